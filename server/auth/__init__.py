@@ -1,0 +1,1 @@
+"""Authentication and authorization: signing keys, hearing tokens, revocation."""

@@ -1,0 +1,164 @@
+"""Hearing tokens: minting and strict verification of the server's JWTs.
+
+Verification pins the algorithm to EdDSA before the signature is looked at,
+resolves the key only by ``kid`` from the server's own key ring, and requires
+every claim a hearing needs. Each refusal maps to one stable error code.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import jwt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from server.auth.keys import KeyRing
+from server.auth.revocation import RevocationList
+
+ALGORITHM = "EdDSA"
+MAX_TOKEN_CHARS = 8192
+
+
+class Grants(BaseModel):
+    """What a participant may do in the one hearing the token names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    publish_audio: bool = False
+    publish_video: bool = False
+    subscribe: bool = True
+    admin: bool = False
+    record: bool = False
+    hidden: bool = False
+
+    @property
+    def can_publish(self) -> bool:
+        return self.publish_audio or self.publish_video
+
+
+class HearingClaims(BaseModel):
+    """The verified content of a hearing token."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sub: str = Field(min_length=1, max_length=128)
+    hearing: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=64)
+    grants: Grants
+    jti: str = Field(min_length=1, max_length=128)
+    iat: int
+    nbf: int
+    exp: int
+
+    @property
+    def participant_id(self) -> str:
+        return self.sub
+
+
+class TokenError(Exception):
+    """A token was refused. ``code`` is stable and safe to show to the client."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class TokenIssuer:
+    """Mints hearing tokens signed with the key ring's current key."""
+
+    keys: KeyRing
+    issuer: str
+    audience: str
+    default_ttl_seconds: int = 4 * 3600
+
+    def issue(
+        self,
+        *,
+        hearing: str,
+        participant_id: str,
+        name: str,
+        role: str,
+        grants: Grants,
+        ttl_seconds: int | None = None,
+        not_before: int | None = None,
+        now: int | None = None,
+    ) -> str:
+        issued_at = int(time.time()) if now is None else now
+        ttl = self.default_ttl_seconds if ttl_seconds is None else ttl_seconds
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": participant_id,
+            "hearing": hearing,
+            "name": name,
+            "role": role,
+            "grants": grants.model_dump(),
+            "jti": uuid.uuid4().hex,
+            "iat": issued_at,
+            "nbf": issued_at if not_before is None else not_before,
+            "exp": issued_at + ttl,
+        }
+        key = self.keys.current
+        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+
+@dataclass
+class TokenVerifier:
+    """Checks hearing tokens; :meth:`verify` returns claims or raises :class:`TokenError`."""
+
+    keys: KeyRing
+    issuer: str
+    audience: str
+    revocations: RevocationList
+    leeway_seconds: int = 30
+    _required: list[str] = field(
+        default_factory=lambda: ["iss", "aud", "sub", "exp", "iat", "nbf", "jti"]
+    )
+
+    def verify(self, token: object) -> HearingClaims:
+        if token is None or token == "":
+            raise TokenError("auth_required", "a hearing token is required")
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+            raise TokenError("token_malformed", "the token is not a JWT")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError as exc:
+            raise TokenError("token_malformed", "the token is not a JWT") from exc
+        if header.get("alg") != ALGORITHM:
+            raise TokenError("token_invalid", "the token's algorithm is not accepted")
+        kid = header.get("kid")
+        key = self.keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise TokenError("token_invalid", "the token was not signed by a known key")
+        try:
+            payload = jwt.decode(
+                token,
+                key.public_key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_seconds,
+                options={"require": self._required, "verify_iat": True},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("token_expired", "the token has expired") from exc
+        except (jwt.ImmatureSignatureError, jwt.InvalidIssuedAtError) as exc:
+            raise TokenError("token_not_yet_valid", "the token is not valid yet") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise TokenError("token_wrong_audience", "the token is for another service") from exc
+        except jwt.DecodeError as exc:
+            raise TokenError("token_malformed", "the token is not a JWT") from exc
+        except jwt.InvalidTokenError as exc:
+            raise TokenError("token_invalid", "the token is not valid") from exc
+        try:
+            claims = HearingClaims.model_validate(payload)
+        except ValidationError as exc:
+            raise TokenError("token_invalid", "the token lacks hearing claims") from exc
+        if self.revocations.is_revoked(claims):
+            raise TokenError("token_revoked", "the token has been revoked")
+        return claims

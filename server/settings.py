@@ -1,0 +1,88 @@
+"""Server settings: environment variables (``TYNDAU_*``) over an optional TOML file.
+
+Every field has a safe default, so ``tyndau serve`` runs with nothing configured:
+embedded state, keys generated in the data directory, loopback only.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class IceServer(BaseModel):
+    """One STUN/TURN server handed to clients (the browser's RTCIceServer)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class Settings(BaseSettings):
+    """The server's configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="TYNDAU_", env_nested_delimiter="__")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = Field(
+        None, description="Base URL people reach the server at; used in printed links."
+    )
+    data_dir: Path = Path("./tyndau-data")
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    jwt_issuer: str = "tyndau"
+    jwt_audience: str = "tyndau-hearing"
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300)
+    token_ttl_seconds: int = Field(4 * 3600, ge=60, le=24 * 3600)
+
+    max_event_bytes: int = Field(64 * 1024, ge=1024, le=1024 * 1024)
+    """Largest accepted Socket.IO event payload; larger ones get ``payload_too_large``."""
+
+    ice_host_addresses: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Local addresses the SFU gathers ICE candidates on; empty = all "
+        "non-loopback interfaces. Set to ['127.0.0.1'] for a loopback-only server.",
+    )
+    ice_servers: list[IceServer] = Field(default_factory=list)
+
+    keyframe_interval_seconds: float = Field(1.0, gt=0, le=10)
+    """Minimum time between keyframe requests (PLI) sent to one publisher."""
+
+    demo: bool = False
+    shutdown_timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("ice_host_addresses", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def base_url(self) -> str:
+        """URL that links printed for people should start with."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
+        """Build settings from a TOML file (if given), the environment, then overrides.
+
+        The environment wins over the file so that deployments can keep one file
+        and change single values per node.
+        """
+        file_values: dict[str, Any] = {}
+        if config_file is not None:
+            with config_file.open("rb") as fh:
+                file_values = tomllib.load(fh)
+        env_values = cls().model_dump(exclude_unset=True)
+        merged = {**file_values, **env_values, **overrides}
+        return cls(**merged)

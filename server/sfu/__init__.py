@@ -1,0 +1,1 @@
+"""The media plane: an SFU on aiortc that forwards encoded RTP, never transcoding."""

@@ -1,0 +1,45 @@
+"""The few pieces of aiortc's private state the forwarding path reads or writes.
+
+aiortc has no pass-through mode: its receivers decode and its senders encode.
+The SFU forwards RTP itself and needs, per receiver, the statistics that feed
+receiver reports and the RTCP SSRC, and per sender, the counters that feed
+sender reports. They are name-mangled attributes, so every touch point lives
+here, next to the aiortc version range pinned in ``pyproject.toml``; the
+integration tests fail loudly if an upgrade moves them.
+"""
+
+from __future__ import annotations
+
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcrtpreceiver import StreamStatistics
+
+
+def receiver_stream_statistics(receiver: RTCRtpReceiver) -> dict[int, StreamStatistics]:
+    """Per-SSRC statistics the receiver turns into RTCP receiver reports."""
+    stats: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+    return stats
+
+
+def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
+    """The SSRC the receiver's feedback (NACK, PLI, REMB) is sent from."""
+    ssrc: int | None = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+    return ssrc
+
+
+def record_sent_packet(sender: RTCRtpSender, ntp_time: int, rtp_timestamp: int, size: int) -> None:
+    """Update the counters the sender puts into its RTCP sender reports."""
+    sender._RTCRtpSender__ntp_timestamp = ntp_time  # type: ignore[attr-defined]
+    sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
+    sender._RTCRtpSender__octet_count += size  # type: ignore[attr-defined]
+    sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+
+
+def check_compatible() -> None:
+    """Fail at start-up, not mid-hearing, if aiortc's internals moved."""
+    for cls, names in (
+        (RTCRtpReceiver, ("_handle_rtp_packet", "_send_rtcp_nack", "_send_rtcp_pli", "_send_rtcp")),
+        (RTCRtpSender, ("_retransmit", "_send_keyframe", "_send_rtcp", "_handle_rtcp_packet")),
+    ):
+        for name in names:
+            if not hasattr(cls, name):
+                raise RuntimeError(f"aiortc {cls.__name__}.{name} is missing: unsupported version")

@@ -1,0 +1,167 @@
+"""One forwarded stream: a publisher's track as sent to one subscriber.
+
+Packets are rewritten, never re-encoded: the subscriber's sender has its own
+SSRC, payload type, sequence numbers and timestamp origin. Sequence numbers
+keep the publisher's gaps, so the subscriber's NACKs name real losses; NACKs
+are answered from this stream's own history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+
+from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
+from aiortc.clock import current_ntp_time
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket, wrap_rtx
+from aiortc.utils import uint16_add
+
+from server.sfu import aiortc_internals
+from server.sfu.counters import MediaCounters
+from server.sfu.payload import keyframe_start
+
+HISTORY_SIZE = 512  # packets kept for retransmission: ~0.5 s of 8 Mbit/s video
+
+
+class ForwardedTrack(MediaStreamTrack):
+    """A placeholder track for a forwarding sender.
+
+    aiortc's sender pulls frames from its track to encode them; a forwarding
+    sender must never do that, so this track's ``recv`` only waits for the end.
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._ended = asyncio.Event()
+
+    async def recv(self) -> None:  # type: ignore[override]
+        await self._ended.wait()
+        raise MediaStreamError
+
+    def stop(self) -> None:
+        self._ended.set()
+        super().stop()
+
+
+class Downstream:
+    """Rewrites and sends one published track's packets to one subscriber."""
+
+    def __init__(
+        self,
+        *,
+        transceiver: RTCRtpTransceiver,
+        mime_type: str,
+        counters: MediaCounters,
+        request_keyframe: Callable[[], None],
+    ) -> None:
+        self.transceiver = transceiver
+        self.sender: RTCRtpSender = transceiver.sender
+        self.mime_type = mime_type
+        self.is_video = mime_type.lower().startswith("video/")
+        self._counters = counters
+        self._request_keyframe = request_keyframe
+        self._payload_type: int | None = None
+        self._rtx_payload_type: int | None = None
+        self._mid: str | None = None
+        self._extensions = HeaderExtensionsMap()
+        self._seq_offset: int | None = None
+        self._ts_offset = random.getrandbits(32)
+        self._rtx_seq = random.getrandbits(16)
+        self._history: list[RtpPacket | None] = [None] * HISTORY_SIZE
+        self.closed = False
+        # aiortc calls these on the sender; a forwarding sender answers them itself.
+        original_send = self.sender.send
+
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            await original_send(parameters)
+            self._started(parameters)
+
+        self.sender.send = send  # type: ignore[method-assign]
+        self.sender._send_keyframe = self._on_keyframe_request  # type: ignore[method-assign]
+        self.sender._retransmit = self._retransmit  # type: ignore[method-assign]
+
+    @property
+    def ready(self) -> bool:
+        return self._payload_type is not None and not self.closed
+
+    def _started(self, parameters: RTCRtpSendParameters) -> None:
+        codec = parameters.codecs[0]
+        self._payload_type = codec.payloadType
+        for candidate in parameters.codecs:
+            if (
+                candidate.mimeType.lower().endswith("/rtx")
+                and candidate.parameters.get("apt") == codec.payloadType
+            ):
+                self._rtx_payload_type = candidate.payloadType
+        self._mid = parameters.muxId
+        self._extensions.configure(parameters)
+        if self.is_video:
+            self._request_keyframe()
+
+    def _on_keyframe_request(self) -> None:
+        self._counters.plis_received += 1
+        self._request_keyframe()
+
+    async def forward(self, packet: RtpPacket) -> None:
+        """Send ``packet`` (the publisher's, with RTX already unwrapped) to this subscriber."""
+        if self._payload_type is None or self.closed:
+            return
+        if self._seq_offset is None:
+            if self.is_video and not keyframe_start(self.mime_type, packet.payload):
+                self._counters.packets_dropped_waiting_keyframe += 1
+                return
+            self._seq_offset = (random.getrandbits(16) - packet.sequence_number) & 0xFFFF
+        out = RtpPacket(
+            payload_type=self._payload_type,
+            marker=packet.marker,
+            sequence_number=(packet.sequence_number + self._seq_offset) & 0xFFFF,
+            timestamp=(packet.timestamp + self._ts_offset) & 0xFFFFFFFF,
+            ssrc=self.sender._ssrc,
+            payload=packet.payload,
+        )
+        out.extensions.mid = self._mid
+        out.extensions.abs_send_time = (current_ntp_time() >> 14) & 0x00FFFFFF
+        if packet.extensions.audio_level is not None:
+            out.extensions.audio_level = packet.extensions.audio_level
+        self._history[out.sequence_number % HISTORY_SIZE] = out
+        data = out.serialize(self._extensions)
+        try:
+            await self.sender.transport._send_rtp(data)
+        except ConnectionError:
+            return
+        aiortc_internals.record_sent_packet(
+            self.sender, current_ntp_time(), out.timestamp, len(packet.payload)
+        )
+        self._counters.packets_forwarded += 1
+        self._counters.bytes_forwarded += len(data)
+
+    async def _retransmit(self, sequence_number: int) -> None:
+        self._counters.nacks_received += 1
+        packet = self._history[sequence_number % HISTORY_SIZE]
+        if packet is None or packet.sequence_number != sequence_number or self.closed:
+            return
+        if self._rtx_payload_type is not None:
+            packet = wrap_rtx(
+                packet,
+                payload_type=self._rtx_payload_type,
+                sequence_number=self._rtx_seq,
+                ssrc=self.sender._rtx_ssrc,
+            )
+            self._rtx_seq = uint16_add(self._rtx_seq, 1)
+        try:
+            await self.sender.transport._send_rtp(packet.serialize(self._extensions))
+        except ConnectionError:
+            return
+        self._counters.retransmissions += 1
+
+    async def close(self) -> None:
+        """Stop forwarding; the sender's RTCP BYE tells the subscriber the track ended."""
+        if self.closed:
+            return
+        self.closed = True
+        self._history = [None] * HISTORY_SIZE
+        await self.sender.stop()

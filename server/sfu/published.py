@@ -1,0 +1,141 @@
+"""A track a participant publishes, taken off aiortc's receive path before decoding.
+
+aiortc's receiver would reassemble frames and decode them in a thread. Here
+its packet handler is replaced: each RTP packet is counted for receiver
+reports, losses are NACKed, retransmissions (RTX) unwrapped, and the packet is
+handed to every subscriber's :class:`Downstream` as it is. Nothing is decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import structlog
+from aiortc import RTCRtpReceiver
+from aiortc.rate import RemoteBitrateEstimator
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
+
+from server.sfu import aiortc_internals
+from server.sfu.counters import MediaCounters
+from server.sfu.downstream import Downstream
+from server.sfu.keyframes import KeyframeRequester
+
+log = structlog.get_logger(__name__)
+_track_numbers = itertools.count(1)
+
+
+class PublishedTrack:
+    """One published audio or video track and the subscribers it is forwarded to."""
+
+    def __init__(
+        self,
+        *,
+        owner_id: str,
+        receiver: RTCRtpReceiver,
+        codec: RTCRtpCodecParameters,
+        counters: MediaCounters,
+        keyframe_interval: float,
+    ) -> None:
+        self.owner_id = owner_id
+        self.codec = codec
+        self.kind = "video" if codec.mimeType.lower().startswith("video/") else "audio"
+        self.track_id = f"{owner_id}:{self.kind}:{next(_track_numbers)}"
+        self.receiver = receiver
+        self.downstreams: dict[str, Downstream] = {}
+        self._counters = counters
+        self._codecs: dict[int, RTCRtpCodecParameters] = {}
+        self._rtx_to_media_ssrc: dict[int, int] = {}
+        self._media_ssrc: int | None = None
+        self._nacks = NackGenerator() if self.kind == "video" else None
+        self._bitrate = RemoteBitrateEstimator() if self.kind == "video" else None
+        self._keyframes = KeyframeRequester(self._send_pli, interval=keyframe_interval)
+        self.packets = 0
+        self.closed = False
+
+        original_receive = receiver.receive
+
+        async def receive(parameters: RTCRtpReceiveParameters) -> None:
+            for c in parameters.codecs:
+                self._codecs[c.payloadType] = c
+            for encoding in parameters.encodings:
+                if encoding.rtx:
+                    self._rtx_to_media_ssrc[encoding.rtx.ssrc] = encoding.ssrc
+            await original_receive(parameters)
+
+        receiver.receive = receive  # type: ignore[method-assign]
+        receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
+
+    def request_keyframe(self) -> None:
+        if self.kind == "video" and not self.closed:
+            self._keyframes.request()
+
+    async def _send_pli(self) -> None:
+        if self._media_ssrc is None or self.closed:
+            return
+        self._counters.plis_sent += 1
+        await self.receiver._send_rtcp_pli(self._media_ssrc)
+
+    async def _on_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        codec = self._codecs.get(packet.payload_type)
+        if codec is None or self.closed:
+            return
+        self._counters.packets_received += 1
+        self._counters.bytes_received += len(packet.payload)
+        await self._account(packet, codec, arrival_time_ms)
+        if codec.mimeType.lower().endswith("/rtx"):
+            media_ssrc = self._rtx_to_media_ssrc.get(packet.ssrc)
+            apt = codec.parameters.get("apt")
+            if media_ssrc is None or not isinstance(apt, int) or len(packet.payload) < 2:
+                return
+            packet = unwrap_rtx(packet, payload_type=apt, ssrc=media_ssrc)
+        else:
+            self._media_ssrc = packet.ssrc
+        if self._nacks is not None and self._nacks.add(packet):
+            self._counters.nacks_sent += 1
+            await self.receiver._send_rtcp_nack(packet.ssrc, sorted(self._nacks.missing))
+        self.packets += 1
+        for downstream in list(self.downstreams.values()):
+            await downstream.forward(packet)
+
+    async def _account(
+        self, packet: RtpPacket, codec: RTCRtpCodecParameters, arrival_ms: int
+    ) -> None:
+        """Feed receiver reports (loss, jitter) and the REMB bandwidth estimate."""
+        streams = aiortc_internals.receiver_stream_statistics(self.receiver)
+        stats = streams.get(packet.ssrc)
+        if stats is None:
+            stats = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stats.add(packet)
+        if self._bitrate is not None and packet.extensions.abs_send_time is not None:
+            remb = self._bitrate.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=arrival_ms,
+                payload_size=len(packet.payload) + packet.padding_size,
+                ssrc=packet.ssrc,
+            )
+            rtcp_ssrc = aiortc_internals.receiver_rtcp_ssrc(self.receiver)
+            if remb is not None and rtcp_ssrc is not None:
+                feedback = RtcpPsfbPacket(
+                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
+                )
+                await self.receiver._send_rtcp(feedback)
+
+    def loss_stats(self) -> tuple[int, int, float]:
+        """(packets received, packets lost, jitter in clock units) over all SSRCs."""
+        received = lost = 0
+        jitter = 0.0
+        for stats in aiortc_internals.receiver_stream_statistics(self.receiver).values():
+            received += stats.packets_received
+            lost += max(stats.packets_lost, 0)
+            jitter = max(jitter, float(stats.jitter))
+        return received, lost, jitter
+
+    async def close(self) -> None:
+        self.closed = True
+        self._keyframes.close()
+        downstreams = list(self.downstreams.values())
+        self.downstreams.clear()
+        await asyncio.gather(*(d.close() for d in downstreams), return_exceptions=True)

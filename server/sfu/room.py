@@ -1,0 +1,177 @@
+"""A hearing's media room and the SFU that holds all rooms of this node.
+
+Rooms are isolated by construction: a track is only ever wired to sessions of
+the room it was published in, and a session only exists inside one room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import structlog
+
+from server.sfu import aiortc_internals, ice
+from server.sfu.counters import MediaCounters
+from server.sfu.published import PublishedTrack
+from server.sfu.session import MediaSession, OfferSender
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class MediaRoom:
+    """The media of one hearing: its sessions and the tracks they publish."""
+
+    def __init__(self, sfu: Sfu, hearing_id: str) -> None:
+        self.sfu = sfu
+        self.hearing_id = hearing_id
+        self.sessions: dict[str, MediaSession] = {}
+        self.tracks: dict[str, PublishedTrack] = {}
+
+    @property
+    def counters(self) -> MediaCounters:
+        return self.sfu.counters
+
+    @property
+    def keyframe_interval(self) -> float:
+        return self.sfu.keyframe_interval
+
+    def filter_remote_sdp(self, sdp: str) -> str:
+        return self.sfu.filter_remote_sdp(sdp)
+
+    def accept_remote_address(self, address: str) -> bool:
+        return self.sfu.accept_remote_address(address)
+
+    async def add_session(
+        self,
+        participant_id: str,
+        *,
+        can_publish_audio: bool,
+        can_publish_video: bool,
+        can_subscribe: bool,
+        send_offer: OfferSender,
+    ) -> MediaSession:
+        """Create the participant's session, replacing an older one (a rejoin)."""
+        old = self.sessions.get(participant_id)
+        if old is not None:
+            await self.remove_session(participant_id)
+        session = MediaSession(
+            room=self,
+            participant_id=participant_id,
+            can_publish_audio=can_publish_audio,
+            can_publish_video=can_publish_video,
+            can_subscribe=can_subscribe,
+            send_offer=send_offer,
+        )
+        self.sessions[participant_id] = session
+        if can_subscribe:
+            others = [t for t in self.tracks.values() if t.owner_id != participant_id]
+            for published in others:
+                session.add_forwarded(published)
+            if others:
+                self._spawn(session.renegotiate())
+        return session
+
+    async def remove_session(self, participant_id: str) -> None:
+        session = self.sessions.pop(participant_id, None)
+        if session is not None:
+            await session.close()
+
+    async def track_published(self, published: PublishedTrack) -> None:
+        self.tracks[published.track_id] = published
+        log.info(
+            "track_published",
+            hearing=self.hearing_id,
+            participant=published.owner_id,
+            kind=published.kind,
+            codec=published.codec.mimeType,
+        )
+        for session in self.sessions.values():
+            if session.participant_id != published.owner_id and session.can_subscribe:
+                session.add_forwarded(published)
+                self._spawn(session.renegotiate())
+
+    async def track_unpublished(self, published: PublishedTrack) -> None:
+        self.tracks.pop(published.track_id, None)
+        for session in self.sessions.values():
+            if published.track_id in session.forwarded:
+                await session.remove_forwarded(published.track_id)
+                self._spawn(session.renegotiate())
+        await published.close()
+        log.info(
+            "track_unpublished",
+            hearing=self.hearing_id,
+            participant=published.owner_id,
+            kind=published.kind,
+        )
+
+    def _spawn(self, coro: object) -> None:
+        self.sfu.spawn(coro)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        for participant_id in list(self.sessions):
+            await self.remove_session(participant_id)
+
+
+class Sfu:
+    """All media rooms of this node, their counters and the ICE policy."""
+
+    def __init__(self, settings: Settings) -> None:
+        aiortc_internals.check_compatible()
+        self.rooms: dict[str, MediaRoom] = {}
+        self.counters = MediaCounters()
+        self.keyframe_interval = settings.keyframe_interval_seconds
+        self._loopback_only = ice.is_loopback_only(settings.ice_host_addresses)
+        ice.restrict_host_addresses(settings.ice_host_addresses)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def room(self, hearing_id: str) -> MediaRoom:
+        room = self.rooms.get(hearing_id)
+        if room is None:
+            room = self.rooms[hearing_id] = MediaRoom(self, hearing_id)
+        return room
+
+    async def drop_room_if_empty(self, hearing_id: str) -> None:
+        room = self.rooms.get(hearing_id)
+        if room is not None and not room.sessions:
+            del self.rooms[hearing_id]
+
+    def accept_remote_address(self, address: str) -> bool:
+        # A loopback-only server cannot reach anything else; it must not even try.
+        return ice.loopback_address(address) if self._loopback_only else True
+
+    def filter_remote_sdp(self, sdp: str) -> str:
+        if not self._loopback_only:
+            return sdp
+        return ice.filter_sdp_candidates(sdp, ice.loopback_address)
+
+    def spawn(self, coro: object) -> None:
+        """Run a background step (renegotiation) and log, not lose, its failure."""
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("media_task_failed", error=repr(task.exception()))
+
+    def iter_sessions(self) -> Iterator[MediaSession]:
+        for room in self.rooms.values():
+            yield from room.sessions.values()
+
+    def track_count(self) -> int:
+        return sum(len(room.tracks) for room in self.rooms.values())
+
+    async def close(self) -> None:
+        """Close every peer connection (graceful shutdown)."""
+        for room in list(self.rooms.values()):
+            await room.close()
+        self.rooms.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
