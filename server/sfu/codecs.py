@@ -52,9 +52,11 @@ def subscriber_preferences(codec: RTCRtpCodecParameters) -> list[RTCRtpCodecCapa
     for cap in capabilities:
         if cap.mimeType.lower() != codec.mimeType.lower():
             continue
-        if cap.mimeType.lower() == "video/h264":
-            if str(cap.parameters.get("profile-level-id", "")).lower() != wanted_profile:
-                continue
+        if (
+            cap.mimeType.lower() == "video/h264"
+            and str(cap.parameters.get("profile-level-id", "")).lower() != wanted_profile
+        ):
+            continue
         preferences.append(cap)
         break
     if kind == "video":

@@ -90,14 +90,14 @@ class MediaRoom:
             kind=published.kind,
             codec=published.codec.mimeType,
         )
-        for session in self.sessions.values():
+        for session in list(self.sessions.values()):
             if session.participant_id != published.owner_id and session.can_subscribe:
                 session.add_forwarded(published)
                 self._spawn(session.renegotiate())
 
     async def track_unpublished(self, published: PublishedTrack) -> None:
         self.tracks.pop(published.track_id, None)
-        for session in self.sessions.values():
+        for session in list(self.sessions.values()):
             if published.track_id in session.forwarded:
                 await session.remove_forwarded(published.track_id)
                 self._spawn(session.renegotiate())

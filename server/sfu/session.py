@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
 from aiortc.sdp import candidate_from_sdp
 
 from server.sfu import ice
@@ -72,7 +78,7 @@ class MediaSession:
         self._by_transceiver: dict[RTCRtpTransceiver, ForwardedTrackInfo] = {}
         self.revision = 0
         self._awaiting_answer = False
-        self._renegotiate = False
+        self._changed = False
         self._negotiation_lock = asyncio.Lock()
         self.closed = False
 
@@ -113,7 +119,9 @@ class MediaSession:
         except Exception as exc:  # aiortc raises ValueError, AssertionError, OperationError...
             for published in new_tracks:
                 await published.close()
-            raise NegotiationError("sdp_rejected", f"the offer could not be applied: {exc}") from exc
+            raise NegotiationError(
+                "sdp_rejected", f"the offer could not be applied: {exc}"
+            ) from exc
         finally:
             pc.remove_listener("track", on_track)
         for published in new_tracks:
@@ -149,12 +157,14 @@ class MediaSession:
         self.forwarded[published.track_id] = info
         self._by_transceiver[transceiver] = info
         published.downstreams[self.participant_id] = downstream
+        self._changed = True
 
     async def remove_forwarded(self, track_id: str) -> None:
         info = self.forwarded.pop(track_id, None)
         if info is None:
             return
         info.downstream.transceiver.direction = "inactive"
+        self._changed = True
         await info.downstream.close()
 
     def tracks_description(self) -> list[dict[str, Any]]:
@@ -176,13 +186,13 @@ class MediaSession:
         return described
 
     async def renegotiate(self) -> None:
-        """Send a new subscribe offer now, or right after the pending answer arrives."""
+        """Offer the changed set of tracks now, or right after the pending answer arrives."""
         if self.closed or self.subscribe_pc is None:
             return
         async with self._negotiation_lock:
-            if self._awaiting_answer:
-                self._renegotiate = True
-                return
+            if self._awaiting_answer or not self._changed:
+                return  # the answer handler offers again if anything changed meanwhile
+            self._changed = False
             pc = self.subscribe_pc
             offer = await pc.createOffer()
             await pc.setLocalDescription(offer)
@@ -211,10 +221,7 @@ class MediaSession:
                     "sdp_rejected", f"the answer could not be applied: {exc}"
                 ) from exc
             self._awaiting_answer = False
-            again = self._renegotiate
-            self._renegotiate = False
-        if again:
-            await self.renegotiate()
+        await self.renegotiate()
 
     # -- ICE ----------------------------------------------------------------
 
@@ -244,7 +251,11 @@ class MediaSession:
     # -- lifecycle ----------------------------------------------------------
 
     def _new_peer_connection(self, purpose: str) -> RTCPeerConnection:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # max-bundle: aiortc's default (balanced) strands a second transceiver of
+        # one kind on a transport that BUNDLE then discards.
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:

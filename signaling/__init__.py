@@ -1,0 +1,1 @@
+"""Socket.IO signaling: typed events in and out, validated before any handler runs."""

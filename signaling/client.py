@@ -1,0 +1,165 @@
+"""A Python participant for the ``/hearing`` namespace, built on aiortc.
+
+Used by the tests and the load benchmark, and usable by tools that need to
+join a hearing as a machine (a test peer, a recording bot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpCodecCapability,
+    RTCSessionDescription,
+)
+
+from signaling.namespace import NAMESPACE
+
+# aiortc's default bundle policy strands later transceivers of one kind; see server/sfu/session.py
+_CONFIGURATION = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+class SignalingRefused(Exception):
+    """The server answered an event with an error."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class RemoteTrack:
+    mid: str
+    participant_id: str
+    kind: str
+    track: MediaStreamTrack | None = None
+    active: bool = True
+
+
+@dataclass
+class HearingClient:
+    """One participant: signaling connection, publish and subscribe peer connections."""
+
+    base_url: str
+    token: str
+    codec_preferences: dict[str, list[RTCRtpCodecCapability]] = field(default_factory=dict)
+    on_remote_track: Callable[[RemoteTrack], None] | None = None
+    sio: socketio.AsyncClient = field(
+        default_factory=lambda: socketio.AsyncClient(reconnection=False)
+    )
+    publish_pc: RTCPeerConnection | None = None
+    subscribe_pc: RTCPeerConnection | None = None
+    remote: dict[str, RemoteTrack] = field(default_factory=dict)
+    participants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    offers_answered: int = 0
+    _offer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def connect(self, auth: dict[str, Any] | None = None) -> None:
+        """Connect and authenticate; raises ``socketio.exceptions.ConnectionError`` if refused."""
+        self.sio.on("subscribe_offer", self._on_subscribe_offer, namespace=NAMESPACE)
+        self.sio.on("participant_joined", self._on_participant, namespace=NAMESPACE)
+        self.sio.on("participant_updated", self._on_participant, namespace=NAMESPACE)
+        self.sio.on("participant_left", self._on_participant_left, namespace=NAMESPACE)
+        self.sio.on("error", self._on_error, namespace=NAMESPACE)
+        await self.sio.connect(
+            self.base_url,
+            namespaces=[NAMESPACE],
+            transports=["websocket"],
+            auth=auth if auth is not None else {"token": self.token},
+            wait_timeout=10,
+        )
+
+    async def call(self, event: str, payload: Any = None, timeout: float = 20) -> dict[str, Any]:
+        """Send an event and return its acknowledgement, raising on a refusal."""
+        args = {} if payload is None else payload
+        reply = await self.sio.call(event, args, namespace=NAMESPACE, timeout=timeout)
+        if not isinstance(reply, dict) or not reply.get("ok"):
+            error = (reply or {}).get("error", {}) if isinstance(reply, dict) else {}
+            raise SignalingRefused(error.get("code", "unknown"), error.get("message", ""))
+        return reply
+
+    async def join(self) -> dict[str, Any]:
+        reply = await self.call("join")
+        for participant in reply["participants"]:
+            self.participants[participant["id"]] = participant
+        return reply
+
+    async def publish(self, *tracks: MediaStreamTrack) -> None:
+        pc = self.publish_pc = RTCPeerConnection(_CONFIGURATION)
+        for track in tracks:
+            transceiver = pc.addTransceiver(track, direction="sendonly")
+            preferences = self.codec_preferences.get(track.kind)
+            if preferences:
+                transceiver.setCodecPreferences(preferences)
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = await self.call("publish_offer", {"type": "offer", "sdp": pc.localDescription.sdp})
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+
+    async def set_mute(self, kind: str, muted: bool) -> dict[str, Any]:
+        return await self.call("set_mute", {"kind": kind, "muted": muted})
+
+    async def _on_subscribe_offer(self, offer: dict[str, Any]) -> None:
+        async with self._offer_lock:
+            if self.subscribe_pc is None:
+                self.subscribe_pc = RTCPeerConnection(_CONFIGURATION)
+                self.subscribe_pc.on("track", self._on_track)
+            for info in offer["tracks"]:
+                known = self.remote.get(info["mid"])
+                if known is None:
+                    self.remote[info["mid"]] = RemoteTrack(
+                        mid=info["mid"], participant_id=info["participant_id"], kind=info["kind"]
+                    )
+                known = self.remote[info["mid"]]
+                known.active = info["active"]
+            pc = self.subscribe_pc
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+            await self.call(
+                "subscribe_answer",
+                {"type": "answer", "sdp": pc.localDescription.sdp, "revision": offer["revision"]},
+            )
+            self.offers_answered += 1
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        assert self.subscribe_pc is not None
+        transceiver = next(
+            t for t in self.subscribe_pc.getTransceivers() if t.receiver.track is track
+        )
+        remote = self.remote.get(transceiver.mid or "")
+        if remote is None:
+            return
+        remote.track = track
+        if self.on_remote_track is not None:
+            self.on_remote_track(remote)
+
+    async def _on_participant(self, participant: dict[str, Any]) -> None:
+        self.participants[participant["id"]] = participant
+
+    async def _on_participant_left(self, payload: dict[str, Any]) -> None:
+        self.participants.pop(payload["id"], None)
+
+    async def _on_error(self, error: dict[str, Any]) -> None:
+        self.errors.append(error)
+
+    def active_tracks(self) -> list[RemoteTrack]:
+        return [r for r in self.remote.values() if r.active and r.track is not None]
+
+    async def leave(self) -> None:
+        await self.call("leave")
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+        for pc in (self.publish_pc, self.subscribe_pc):
+            if pc is not None:
+                await pc.close()

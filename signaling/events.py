@@ -1,0 +1,53 @@
+"""The payload of every client event, as a strict model.
+
+Unknown fields are refused (``extra="forbid"``) so a typo or an injection
+attempt is an error, not silently ignored. Sizes are bounded per field on top
+of the per-event byte limit.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_SDP_CHARS = 60_000
+MAX_CANDIDATE_CHARS = 1_024
+
+
+class EventModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class JoinRequest(EventModel):
+    pass
+
+
+class LeaveRequest(EventModel):
+    pass
+
+
+class PublishOffer(EventModel):
+    type: Literal["offer"]
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+
+
+class SubscribeAnswer(EventModel):
+    type: Literal["answer"]
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+    revision: int = Field(ge=1)
+
+
+class IceCandidate(EventModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    target: Literal["publish", "subscribe"]
+    candidate: str | None = Field(default=None, max_length=MAX_CANDIDATE_CHARS)
+    sdp_mid: str | None = Field(default=None, alias="sdpMid", max_length=32)
+    sdp_mline_index: int | None = Field(default=None, alias="sdpMLineIndex", ge=0, le=1000)
+    username_fragment: str | None = Field(default=None, alias="usernameFragment", max_length=256)
+
+
+class SetMute(EventModel):
+    kind: Literal["audio", "video"]
+    muted: bool

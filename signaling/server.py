@@ -1,0 +1,29 @@
+"""The Socket.IO server attached to the aiohttp application."""
+
+from __future__ import annotations
+
+import socketio
+from aiohttp import web
+
+from server.context import ServerContext
+from signaling.namespace import HearingNamespace
+
+# Engine.IO closes a connection whose single message exceeds this; below it,
+# oversized events get a ``payload_too_large`` error from the namespace instead.
+ENGINEIO_MAX_MESSAGE_BYTES = 1_000_000
+
+
+def attach_signaling(app: web.Application, ctx: ServerContext) -> HearingNamespace:
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=None,  # same origin only
+        max_http_buffer_size=ENGINEIO_MAX_MESSAGE_BYTES,
+        ping_interval=10,
+        ping_timeout=10,
+        logger=False,
+        engineio_logger=False,
+    )
+    namespace = HearingNamespace(ctx)
+    sio.register_namespace(namespace)
+    sio.attach(app, socketio_path="socket.io")
+    return namespace
