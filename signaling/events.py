@@ -16,7 +16,7 @@ MAX_CANDIDATE_CHARS = 1_024
 
 
 class EventModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class JoinRequest(EventModel):
@@ -39,7 +39,7 @@ class SubscribeAnswer(EventModel):
 
 
 class IceCandidate(EventModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
     target: Literal["publish", "subscribe"]
     candidate: str | None = Field(default=None, max_length=MAX_CANDIDATE_CHARS)

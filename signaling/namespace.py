@@ -135,7 +135,7 @@ class HearingNamespace(socketio.AsyncNamespace):
         except SignalingError as exc:
             return await self._refuse(sid, event, exc)
         except Exception:
-            log.exception("signaling_handler_failed", event=event)
+            log.exception("signaling_handler_failed", socket_event=event[:64])
             return await self._refuse(
                 sid, event, SignalingError("internal_error", "the server failed on this event")
             )
@@ -168,7 +168,7 @@ class HearingNamespace(socketio.AsyncNamespace):
 
     async def _refuse(self, sid: str, event: str, exc: SignalingError) -> dict[str, Any]:
         SignalingStats.bump(self.stats.event_errors, exc.code)
-        log.info("event_refused", sid=sid, event=event[:64], code=exc.code)
+        log.info("event_refused", sid=sid, socket_event=event[:64], code=exc.code)
         await self.emit("error", exc.payload(event[:64]), to=sid)
         return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
 

@@ -151,6 +151,8 @@ class TokenVerifier:
             raise TokenError("token_not_yet_valid", "the token is not valid yet") from exc
         except jwt.InvalidAudienceError as exc:
             raise TokenError("token_wrong_audience", "the token is for another service") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise TokenError("token_invalid", "the token's signature is not valid") from exc
         except jwt.DecodeError as exc:
             raise TokenError("token_malformed", "the token is not a JWT") from exc
         except jwt.InvalidTokenError as exc:

@@ -21,7 +21,7 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc.sdp import candidate_from_sdp
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from server.sfu import ice
 from server.sfu.codecs import choose_publish_codecs, subscriber_preferences
@@ -34,6 +34,14 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 OfferSender = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _media_kinds(sdp: str) -> set[str]:
+    """The kinds of the m-lines of ``sdp`` (empty if it does not parse)."""
+    try:
+        return {media.kind for media in SessionDescription.parse(sdp).media}
+    except Exception:  # aiortc's parser raises whatever its input provokes
+        return set()
 
 
 class NegotiationError(Exception):
@@ -86,6 +94,9 @@ class MediaSession:
 
     async def handle_publish_offer(self, sdp: str) -> RTCSessionDescription:
         """Apply the client's publish offer and return the server's answer."""
+        media_kinds = _media_kinds(sdp)
+        if not media_kinds or not media_kinds <= {"audio", "video"}:
+            raise NegotiationError("sdp_rejected", "the offer must carry audio and/or video only")
         if self.publish_pc is None:
             self.publish_pc = self._new_peer_connection("publish")
         pc = self.publish_pc
