@@ -1,0 +1,105 @@
+"""The real Tyndau server, loopback only, with hearings and tokens for a load run.
+
+Run by ``bench/sfu_load.py`` as its own process (so the SFU's CPU and memory can
+be read from ``/proc/<pid>``)::
+
+    python bench/sfu_server.py --port 8443 --rooms 4 --participants 4
+
+It registers ``bench-0`` ... ``bench-{R-1}``, mints one speaker token per
+participant, prints one JSON line on stdout and serves until SIGTERM/SIGINT::
+
+    {"url": "http://127.0.0.1:8443", "pid": 1234, "tokens": {"bench-0": ["eyJ...", ...]}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from aiohttp import web
+
+from server.app import create_app
+from server.auth.tokens import Grants
+from server.context import ServerContext
+from server.hearings import Hearing
+from server.logging_config import configure_logging
+from server.settings import Settings
+
+HOST = "127.0.0.1"
+SPEAKER = Grants(publish_audio=True, publish_video=True, subscribe=True)
+
+
+def mint_tokens(ctx: ServerContext, rooms: int, participants: int) -> dict[str, list[str]]:
+    """Register the bench hearings and return their speaker tokens, by hearing id."""
+    tokens: dict[str, list[str]] = {}
+    for i in range(rooms):
+        hearing_id = f"bench-{i}"
+        ctx.hearings.add(
+            Hearing(id=hearing_id, case_number=f"BENCH-{i:04d}", title=f"Load test room {i}")
+        )
+        tokens[hearing_id] = [
+            ctx.issuer.issue(
+                hearing=hearing_id,
+                participant_id=f"p{j}",
+                name=f"Participant {j}",
+                role="lawyer",
+                grants=SPEAKER,
+            )
+            for j in range(participants)
+        ]
+    return tokens
+
+
+async def serve(port: int, rooms: int, participants: int, data_dir: Path) -> None:
+    settings = Settings(
+        host=HOST,
+        port=port,
+        ice_host_addresses=[HOST],
+        data_dir=data_dir,
+        log_level="warning",
+        log_format="console",
+    )
+    configure_logging(settings.log_level, settings.log_format)  # stderr; stdout stays clean
+    ctx = ServerContext.build(settings)
+    tokens = mint_tokens(ctx, rooms, participants)
+    runner = web.AppRunner(
+        create_app(ctx=ctx), shutdown_timeout=settings.shutdown_timeout_seconds, access_log=None
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, port)
+    await site.start()
+    bound_port = port or int(runner.addresses[0][1])
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    line = {"url": f"http://{HOST}:{bound_port}", "pid": os.getpid(), "tokens": tokens}
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # on_shutdown: disconnect signaling, close every peer connection
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 = any free port")
+    parser.add_argument("--rooms", type=int, required=True)
+    parser.add_argument("--participants", type=int, required=True)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="tyndau-bench-") as tmp:
+        asyncio.run(serve(args.port, args.rooms, args.participants, Path(tmp) / "data"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
