@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install everything the tests need (Debian packages included) and run the whole suite.
+# Extra arguments go to pytest, e.g. `./scripts/test.sh -k media -x`.
+set -euo pipefail
+source "$(dirname "$0")/lib/setup.sh"
+cd "$ROOT"
+# chromium: browser end-to-end tests (Playwright drives Debian's /usr/bin/chromium);
+# fonts: Kazakh and Russian text renders in screenshots.
+apt_install_missing chromium fonts-noto-core ca-certificates
+ensure_venv test
+ensure_web_client
+log "ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+log "pytest"
+exec "$VENV/bin/python" -m pytest "$@"
