@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 from aiohttp import web
+from support.ports import free_port
 
 from server.app import create_app
 from server.auth.tokens import Grants
@@ -54,12 +54,6 @@ def settings(tmp_path) -> Settings:
         log_format="console",
         log_level="warning",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import asyncio
 import aiohttp
 import jwt
 from aiohttp import web
-from conftest import free_port
 from support.peers import join_and_publish
+from support.ports import free_port
 from support.waiting import wait_until
 
 from server.app import create_app

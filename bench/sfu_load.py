@@ -1,0 +1,818 @@
+"""Load benchmark of the Tyndau SFU: R rooms x P participants, all over loopback.
+
+    python bench/sfu_load.py --rooms 4 --participants 4 --seconds 20 [--pin] [--json out.json]
+
+Starts ``bench/sfu_server.py`` (the real app) as a subprocess, then runs every
+participant in this process with :class:`signaling.client.HearingClient`. Each
+publishes audio + video and subscribes to the P-1 others of its room.
+
+Cheap load generation
+    One VP8 clip (640x480, 30 fps, ~700 kbit/s, keyframe every 2 s, 4 s) and one
+    Opus clip (20 ms frames, a tone plus a little noise so no two frames are equal)
+    are encoded once. :class:`ClipTrack` loops their ``av.Packet`` s in real time;
+    aiortc's sender packetizes pre-encoded packets without encoding. Subscribers
+    never decode: each remote receiver's ``_handle_rtp_packet`` is replaced by
+    :meth:`SubscribedStream.on_rtp`, which only counts. Pre-encoded senders ignore
+    PLIs, so a new subscriber waits up to 2 s for the clip's next keyframe.
+
+Forwarding delay
+    ``RTCDtlsTransport._send_rtp`` is wrapped in this process. For a publisher's
+    media SSRC it records, in a ring indexed by RTP sequence number, the
+    ``perf_counter()`` time just before SRTP protection and a hash of the payload.
+    The SFU forwards the payload bytes unchanged and rewrites the sequence number
+    with a constant per-subscriber offset. The first packet a subscriber gets on
+    a stream is looked up by payload hash among the publisher's recent packets
+    (newest first). That gives the offset. Every later packet is looked up by
+    ``seq - offset`` and only counts if its payload hash matches as well. Payloads
+    are unique: VP8 ones carry the sender's picture id, and the Opus clip has no
+    repeated frame within its 4 s loop. A stream whose lookups keep failing is
+    matched again from scratch. Delay = arrival time in the replaced handler
+    (after SRTP unprotect and parsing) - send time. Same process, same clock.
+    It covers both loopback hops, the SFU, and the generator's own scheduling.
+    The generator's event-loop lag is reported so that last part can be judged.
+
+Loss
+    From RTP sequence numbers per subscribed stream (the SFU keeps the
+    publisher's gaps): expected = advance of the highest sequence number,
+    lost = expected - received. It is cross-checked against packets the
+    publishers sent in the same window. Subscribers send no NACKs, so this is raw
+    loss; publisher-to-SFU losses the SFU recovers with NACK/RTX do not count.
+
+The run is bounded: joins, warm-up and the window all have time limits, then
+the peers are closed and the server gets SIGTERM (and SIGKILL if it hangs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fractions
+import json
+import os
+import platform
+import shlex
+import socket
+import sys
+import time
+from array import array
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import av
+import numpy as np
+from aiortc import MediaStreamTrack, RTCRtpSender
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtp import RtpPacket, is_rtcp
+
+from server.sfu.ice import restrict_host_addresses
+from signaling.client import HearingClient, RemoteTrack
+
+HOST = "127.0.0.1"
+SERVER_SCRIPT = Path(__file__).resolve().with_name("sfu_server.py")
+
+VIDEO_SIZE = (640, 480)
+VIDEO_FPS = 30
+VIDEO_BITRATE = 700_000
+KEYFRAME_EVERY = 2 * VIDEO_FPS  # frames
+CLIP_SECONDS = 4
+AUDIO_RATE = 48_000
+AUDIO_FRAME = 960  # 20 ms
+AUDIO_BITRATE = 32_000
+
+RING = 4096  # sent packets remembered per published track; a power of two
+RING_MASK = RING - 1
+REMATCH_AFTER = 8  # consecutive failed lookups before a stream is matched again
+
+# --------------------------------------------------------------------------- media
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Pre-encoded packets, played in a loop at ``period`` seconds per packet."""
+
+    kind: str
+    payloads: list[bytes]
+    ticks: int  # pts step per packet in ``time_base``
+    time_base: fractions.Fraction
+    period: float
+
+    @property
+    def bitrate(self) -> float:
+        return sum(len(p) for p in self.payloads) * 8 / (len(self.payloads) * self.period)
+
+
+def encode_video_clip() -> Clip:
+    """A moving pattern with light noise, so the encoder spends its bitrate all the time."""
+    width, height = VIDEO_SIZE
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height = width, height
+    codec.pix_fmt = "yuv420p"
+    codec.time_base = fractions.Fraction(1, VIDEO_FPS)
+    codec.framerate = fractions.Fraction(VIDEO_FPS, 1)
+    codec.bit_rate = VIDEO_BITRATE
+    codec.gop_size = KEYFRAME_EVERY
+    rate = str(VIDEO_BITRATE)
+    codec.options = {
+        "deadline": "realtime",
+        "cpu-used": "8",
+        "lag-in-frames": "0",
+        "minrate": rate,
+        "maxrate": rate,
+        "bufsize": rate,
+        "static-thresh": "0",
+    }
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    packets: list[av.Packet] = []
+    for i in range(CLIP_SECONDS * VIDEO_FPS):
+        ph = i * 0.15
+        r = 128 + 100 * np.sin(xx / 37 + ph) * np.cos(yy / 23 - ph * 0.7)
+        g = 128 + 100 * np.sin((xx + yy) / 51 - ph * 1.3)
+        b = 128 + 100 * np.cos(np.hypot(xx - 320 - 150 * np.sin(ph / 3), yy - 240) / 19 - ph * 2)
+        image = np.stack([r, g, b], -1) + rng.normal(0, 6, (height, width, 1))
+        frame = av.VideoFrame.from_ndarray(np.clip(image, 0, 255).astype(np.uint8), "rgb24")
+        frame.pts = i
+        if i % KEYFRAME_EVERY == 0:
+            frame.pict_type = av.video.frame.PictureType.I
+        packets += codec.encode(frame)
+    packets += codec.encode(None)
+    keyframes = [i for i, p in enumerate(packets) if p.is_keyframe]
+    if keyframes != list(range(0, len(packets), KEYFRAME_EVERY)):
+        raise RuntimeError(f"unexpected VP8 keyframe positions {keyframes}")
+    payloads = [bytes(p) for p in packets]
+    return Clip(
+        "video", payloads, 90_000 // VIDEO_FPS, fractions.Fraction(1, 90_000), 1 / VIDEO_FPS
+    )
+
+
+def encode_audio_clip() -> Clip:
+    """A 440 Hz tone with a little noise: real-looking Opus frames, none repeated."""
+    codec = av.CodecContext.create("libopus", "w")
+    codec.sample_rate = AUDIO_RATE
+    codec.layout = "stereo"
+    codec.format = "s16"
+    codec.bit_rate = AUDIO_BITRATE
+    codec.time_base = fractions.Fraction(1, AUDIO_RATE)
+    codec.options = {"application": "voip", "frame_duration": "20"}
+    rng = np.random.default_rng(2)
+    frames = CLIP_SECONDS * AUDIO_RATE // AUDIO_FRAME
+    packets: list[av.Packet] = []
+    for i in range(frames):
+        t = (np.arange(AUDIO_FRAME) + i * AUDIO_FRAME) / AUDIO_RATE
+        wave = 0.3 * 32767 * np.sin(2 * np.pi * 440 * t) + rng.normal(0, 300, AUDIO_FRAME)
+        stereo = np.repeat(wave.astype(np.int16), 2).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(stereo, format="s16", layout="stereo")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = i * AUDIO_FRAME
+        frame.time_base = codec.time_base
+        packets += codec.encode(frame)
+    packets += codec.encode(None)
+    payloads = [bytes(p) for p in packets[:frames]]
+    if len(set(payloads)) != len(payloads):
+        raise RuntimeError("the Opus clip repeats a frame; delay matching needs unique payloads")
+    time_base = fractions.Fraction(1, AUDIO_RATE)
+    return Clip("audio", payloads, AUDIO_FRAME, time_base, AUDIO_FRAME / AUDIO_RATE)
+
+
+@dataclass
+class PacingStats:
+    """How punctually the clip tracks hand packets to aiortc (a generator health sign)."""
+
+    frames: int = 0
+    late: int = 0  # handed out more than one period after they were due
+
+
+class ClipTrack(MediaStreamTrack):
+    """Plays a pre-encoded clip in real time as ``av.Packet`` s (aiortc packs, never encodes)."""
+
+    def __init__(self, clip: Clip, pacing: PacingStats) -> None:
+        super().__init__()
+        self.kind = clip.kind
+        self._clip = clip
+        self._pacing = pacing
+        self._start: float | None = None
+        self._index = 0
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+        clip = self._clip
+        due = self._start + self._index * clip.period
+        wait = due - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        elif -wait > clip.period:
+            self._pacing.late += 1
+        self._pacing.frames += 1
+        packet = av.Packet(clip.payloads[self._index % len(clip.payloads)])
+        packet.pts = self._index * clip.ticks
+        packet.time_base = clip.time_base
+        self._index += 1
+        return packet
+
+
+def codec_preferences() -> dict[str, list[Any]]:
+    """VP8 (+RTX) and Opus only: the clips are VP8 and Opus bytes."""
+    video = RTCRtpSender.getCapabilities("video").codecs
+    audio = RTCRtpSender.getCapabilities("audio").codecs
+    return {
+        "video": [c for c in video if c.mimeType in ("video/VP8", "video/rtx")],
+        "audio": [c for c in audio if c.mimeType == "audio/opus"],
+    }
+
+
+# --------------------------------------------------------------------------- send side
+
+
+def rtp_payload(data: bytes) -> bytes:
+    """The payload of a serialized RTP packet (after CSRCs, extensions; without padding)."""
+    pos = 12 + 4 * (data[0] & 0x0F)
+    if data[0] & 0x10:
+        pos += 4 + 4 * int.from_bytes(data[pos + 2 : pos + 4], "big")
+    end = len(data) - data[-1] if data[0] & 0x20 else len(data)
+    return data[pos:end]
+
+
+class SendLog:
+    """One published track's recently sent packets: send time and payload hash by seq."""
+
+    __slots__ = ("fingerprints", "last_seq", "sent", "seqs", "times")
+
+    def __init__(self) -> None:
+        self.seqs = [-1] * RING
+        self.times = [0.0] * RING
+        self.fingerprints = [0] * RING
+        self.last_seq = -1
+        self.sent = 0
+
+    def record(self, data: bytes, now: float) -> None:
+        seq = (data[2] << 8) | data[3]
+        index = seq & RING_MASK
+        self.seqs[index] = seq
+        self.times[index] = now
+        self.fingerprints[index] = hash(rtp_payload(data))
+        self.last_seq = seq
+        self.sent += 1
+
+    def sent_at(self, seq: int, fingerprint: int) -> float | None:
+        index = seq & RING_MASK
+        if self.seqs[index] == seq and self.fingerprints[index] == fingerprint:
+            return self.times[index]
+        return None
+
+    def find(self, fingerprint: int) -> int | None:
+        """The newest remembered sequence number whose payload has ``fingerprint``."""
+        if self.last_seq < 0:
+            return None
+        for back in range(min(self.sent, RING)):
+            seq = (self.last_seq - back) & 0xFFFF
+            index = seq & RING_MASK
+            if self.seqs[index] == seq and self.fingerprints[index] == fingerprint:
+                return seq
+        return None
+
+
+SEND_LOGS: dict[int, SendLog] = {}  # publisher media SSRC -> its log
+
+
+def install_send_hook() -> None:
+    """Wrap aiortc's DTLS transport so publishers' RTP send times are recorded."""
+    original = RTCDtlsTransport._send_rtp
+
+    async def _send_rtp(self: RTCDtlsTransport, data: bytes) -> None:
+        if len(data) >= 12 and not is_rtcp(data):
+            log = SEND_LOGS.get(int.from_bytes(data[8:12], "big"))
+            if log is not None:
+                log.record(data, time.perf_counter())
+        await original(self, data)
+
+    RTCDtlsTransport._send_rtp = _send_rtp  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- receive side
+
+
+@dataclass
+class Measurement:
+    """Samples taken only inside the measurement window."""
+
+    collecting: bool = False
+    delays: dict[str, array[float]] = field(
+        default_factory=lambda: {"audio": array("d"), "video": array("d")}
+    )
+
+
+class SubscribedStream:
+    """One remote track at one subscriber: counts RTP instead of decoding it."""
+
+    def __init__(self, log: SendLog, kind: str, measurement: Measurement) -> None:
+        self.log = log
+        self.kind = kind
+        self._delays = measurement.delays[kind]
+        self._measurement = measurement
+        self.packets = 0
+        self.bytes = 0
+        self.highest = -1  # extended highest sequence number
+        self._last_seq = -1
+        self.out_of_order = 0
+        self._offset: int | None = None
+        self._misses = 0
+        self.matched = 0
+        self.unmatched = 0
+
+    async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        now = time.perf_counter()
+        seq = packet.sequence_number
+        payload = packet.payload
+        self.packets += 1
+        self.bytes += len(payload)
+        if self._last_seq < 0:
+            self.highest = self._last_seq = seq
+        else:
+            step = (seq - self._last_seq) & 0xFFFF
+            if 0 < step < 0x8000:
+                self.highest += step
+                self._last_seq = seq
+            else:
+                self.out_of_order += 1  # late (e.g. a retransmission) or duplicate
+        fingerprint = hash(payload)
+        if self._offset is None:
+            found = self.log.find(fingerprint)
+            if found is None:
+                self.unmatched += 1
+                return
+            self._offset = (seq - found) & 0xFFFF
+        sent = self.log.sent_at((seq - self._offset) & 0xFFFF, fingerprint)
+        if sent is None:
+            self.unmatched += 1
+            self._misses += 1
+            if self._misses >= REMATCH_AFTER:
+                self._offset = None
+            return
+        self._misses = 0
+        self.matched += 1
+        if self._measurement.collecting:
+            self._delays.append(now - sent)
+
+
+@dataclass
+class Participant:
+    hearing: str
+    index: int
+    client: HearingClient
+    expected_streams: int
+    streams: dict[str, SubscribedStream] = field(default_factory=dict)  # by mid
+
+    @property
+    def flowing(self) -> bool:
+        return len(self.streams) >= self.expected_streams and all(
+            s.packets > 0 for s in self.streams.values()
+        )
+
+
+class Generator:
+    """All participants of the run, in this process."""
+
+    def __init__(self, url: str, participants_per_room: int) -> None:
+        self.url = url
+        self.per_room = participants_per_room
+        self.video = encode_video_clip()
+        self.audio = encode_audio_clip()
+        self.pacing = PacingStats()
+        self.measurement = Measurement()
+        self.logs: dict[tuple[str, str, str], SendLog] = {}  # (hearing, participant, kind)
+        self.participants: list[Participant] = []
+
+    def send_log(self, hearing: str, participant_id: str, kind: str) -> SendLog:
+        return self.logs.setdefault((hearing, participant_id, kind), SendLog())
+
+    async def join(self, hearing: str, index: int, token: str) -> Participant:
+        client = HearingClient(self.url, token, codec_preferences=codec_preferences())
+        participant = Participant(hearing, index, client, 2 * (self.per_room - 1))
+        client.on_remote_track = lambda remote: self._hook_remote(participant, remote)
+        self.participants.append(participant)
+        await client.connect()
+        me = (await client.join())["self"]["id"]
+        video = ClipTrack(self.video, self.pacing)
+        audio = ClipTrack(self.audio, self.pacing)
+        await client.publish(video, audio)
+        assert client.publish_pc is not None
+        for transceiver in client.publish_pc.getTransceivers():
+            log = self.send_log(hearing, me, transceiver.kind)
+            SEND_LOGS[transceiver.sender._ssrc] = log
+        return participant
+
+    def _hook_remote(self, participant: Participant, remote: RemoteTrack) -> None:
+        pc = participant.client.subscribe_pc
+        assert pc is not None
+        transceiver = next(t for t in pc.getTransceivers() if t.mid == remote.mid)
+        log = self.send_log(participant.hearing, remote.participant_id, remote.kind)
+        stream = SubscribedStream(log, remote.kind, self.measurement)
+        participant.streams[remote.mid] = stream
+        transceiver.receiver._handle_rtp_packet = stream.on_rtp  # type: ignore[method-assign]
+
+    def all_flowing(self) -> bool:
+        return all(p.flowing for p in self.participants)
+
+    def streams(self) -> list[SubscribedStream]:
+        return [s for p in self.participants for s in p.streams.values()]
+
+    async def close(self) -> None:
+        async def close_one(client: HearingClient) -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.close(), 15)
+
+        await asyncio.gather(*(close_one(p.client) for p in self.participants))
+
+
+# --------------------------------------------------------------------------- server side
+
+
+def clock_ticks() -> int:
+    return os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / clock_ticks()
+
+
+def process_rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+async def server_metrics(session: aiohttp.ClientSession, url: str) -> dict[str, float]:
+    """The server's ``tyndau_*`` samples without labels, from GET /metrics."""
+    async with session.get(f"{url}/metrics", timeout=aiohttp.ClientTimeout(total=10)) as resp:
+        text = await resp.text()
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("tyndau_") and "{" not in line:
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    process: asyncio.subprocess.Process
+    url: str
+    pid: int
+    tokens: dict[str, list[str]]
+
+    @classmethod
+    async def start(
+        cls, rooms: int, participants: int, pin: bool, log_path: Path | None
+    ) -> ServerProcess:
+        command = [sys.executable, str(SERVER_SCRIPT), "--port", str(free_port())]
+        command += ["--rooms", str(rooms), "--participants", str(participants)]
+        if pin:
+            command = ["taskset", "-c", "0", *command]
+        stderr = log_path.open("ab") if log_path else None
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=stderr
+        )
+        if stderr is not None:
+            stderr.close()
+        assert process.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), 60)
+            info = json.loads(line)
+        except (TimeoutError, json.JSONDecodeError):
+            process.kill()
+            await process.wait()
+            raise RuntimeError(f"the server did not start: {shlex.join(command)}") from None
+        return cls(process, info["url"], int(info["pid"]), info["tokens"])
+
+    async def stop(self) -> int:
+        """SIGTERM, wait for the graceful shutdown; SIGKILL after 30 s."""
+        if self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        return self.process.returncode if self.process.returncode is not None else -1
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Snapshot:
+    """Everything the report takes deltas of."""
+
+    wall: float
+    generator_cpu: float
+    server_cpu: float
+    metrics: dict[str, float]
+    streams: list[tuple[int, int, int]]  # (packets, bytes, highest seq) per stream
+    publisher_sent: list[int]  # per stream: its publisher's packets sent
+    late_frames: int
+    frames: int
+
+    @classmethod
+    async def take(
+        cls, gen: Generator, server: ServerProcess, session: aiohttp.ClientSession
+    ) -> Snapshot:
+        metrics = await server_metrics(session, server.url)
+        streams = gen.streams()
+        return cls(
+            wall=time.perf_counter(),
+            generator_cpu=time.process_time(),
+            server_cpu=process_cpu_seconds(server.pid),
+            metrics=metrics,
+            streams=[(s.packets, s.bytes, s.highest) for s in streams],
+            publisher_sent=[s.log.sent for s in streams],
+            late_frames=gen.pacing.late,
+            frames=gen.pacing.frames,
+        )
+
+
+class LoopLag:
+    """How late the generator's event loop wakes up from a 20 ms sleep."""
+
+    def __init__(self) -> None:
+        self.samples = array("d")
+        self.collecting = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.02)
+            if self.collecting:
+                self.samples.append(loop.time() - before - 0.02)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def percentiles_ms(values: array[float] | list[float]) -> dict[str, float | None]:
+    if len(values) == 0:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    data = np.frombuffer(values, dtype=np.float64) if isinstance(values, array) else values
+    p50, p95, p99 = np.percentile(data, [50, 95, 99]) * 1000
+    return {"p50": p50, "p95": p95, "p99": p99, "max": float(np.max(data)) * 1000}
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    available = 0
+    with contextlib.suppress(OSError), open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "mem_available_gib": round(available / 2**30, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def report(
+    args: argparse.Namespace,
+    gen: Generator,
+    start: Snapshot,
+    end: Snapshot,
+    rss_idle: int,
+    rss_loaded: int,
+    lag: LoopLag,
+    join_seconds: float,
+) -> dict[str, Any]:
+    seconds = end.wall - start.wall
+    received = sum(e[0] - s[0] for s, e in zip(start.streams, end.streams, strict=True))
+    received_bytes = sum(e[1] - s[1] for s, e in zip(start.streams, end.streams, strict=True))
+    expected_seq = sum(e[2] - s[2] for s, e in zip(start.streams, end.streams, strict=True))
+    expected_sent = sum(
+        e - s for s, e in zip(start.publisher_sent, end.publisher_sent, strict=True)
+    )
+
+    def delta(name: str) -> float:
+        return end.metrics.get(name, 0.0) - start.metrics.get(name, 0.0)
+
+    forwarded = delta("tyndau_packets_forwarded_total")
+    server_cpu = end.server_cpu - start.server_cpu
+    generator_cpu = end.generator_cpu - start.generator_cpu
+    total = args.rooms * args.participants
+    delays = gen.measurement.delays
+    frames = end.frames - start.frames
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine(),
+        "pinned": args.pin,
+        "rooms": args.rooms,
+        "participants_per_room": args.participants,
+        "participants": total,
+        "subscribed_streams": len(end.streams),
+        "seconds_measured": seconds,
+        "join_seconds": join_seconds,
+        "clip_video_kbps": gen.video.bitrate / 1000,
+        "clip_audio_kbps": gen.audio.bitrate / 1000,
+        "received_packets_per_s": received / seconds,
+        "received_mbit_per_s": received_bytes * 8 / seconds / 1e6,
+        "server_forwarded_packets_per_s": forwarded / seconds,
+        "server_received_packets_per_s": delta("tyndau_packets_received_total") / seconds,
+        "server_cpu_percent": 100 * server_cpu / seconds,
+        "server_cpu_us_per_forwarded_packet": ratio(1e6 * server_cpu, forwarded),
+        "loss_percent_seq": ratio(100 * (expected_seq - received), expected_seq),
+        "loss_percent_vs_sent": ratio(100 * (expected_sent - received), expected_sent),
+        "delay_ms": percentiles_ms(delays["audio"] + delays["video"]),
+        "delay_ms_audio": percentiles_ms(delays["audio"]),
+        "delay_ms_video": percentiles_ms(delays["video"]),
+        "delay_unmatched_packets": sum(s.unmatched for s in gen.streams()),
+        "server_rss_idle_mib": rss_idle / 2**20,
+        "server_rss_loaded_mib": rss_loaded / 2**20,
+        "server_mib_per_participant": (rss_loaded - rss_idle) / 2**20 / total,
+        "generator_cpu_percent": 100 * generator_cpu / seconds,
+        "generator_loop_lag_ms": percentiles_ms(lag.samples),
+        "generator_late_frames_percent": ratio(100 * (end.late_frames - start.late_frames), frames),
+        "server_counters_delta": {
+            name.removeprefix("tyndau_").removesuffix("_total"): delta(name)
+            for name in (
+                "tyndau_nacks_sent_total",
+                "tyndau_retransmissions_total",
+                "tyndau_plis_sent_total",
+                "tyndau_packets_dropped_waiting_keyframe_total",
+            )
+        },
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    def num(value: float | None, fmt: str = ".1f") -> str:
+        return "n/a" if value is None else format(value, fmt)
+
+    def delay(d: dict[str, float | None]) -> str:
+        return " / ".join(num(d[k]) for k in ("p50", "p95", "p99"))
+
+    m = result["machine"]
+    counters = result["server_counters_delta"]
+    rss_idle = num(result["server_rss_idle_mib"])
+    rss_loaded = num(result["server_rss_loaded_mib"])
+    rows = [
+        ("rooms x participants", f"{result['rooms']} x {result['participants_per_room']}"),
+        ("subscribed streams", str(result["subscribed_streams"])),
+        ("seconds measured", num(result["seconds_measured"])),
+        ("received packets/s (subscribers)", num(result["received_packets_per_s"], ".0f")),
+        ("forwarded packets/s (server)", num(result["server_forwarded_packets_per_s"], ".0f")),
+        ("received Mbit/s (payload)", num(result["received_mbit_per_s"])),
+        ("SFU CPU % of one core", num(result["server_cpu_percent"])),
+        ("SFU CPU us / forwarded packet", num(result["server_cpu_us_per_forwarded_packet"])),
+        ("loss % (seq gaps)", num(result["loss_percent_seq"], ".3f")),
+        ("loss % (vs publishers' sent)", num(result["loss_percent_vs_sent"], ".3f")),
+        ("delay ms p50/p95/p99 (all)", delay(result["delay_ms"])),
+        ("delay ms p50/p95/p99 (audio)", delay(result["delay_ms_audio"])),
+        ("delay ms p50/p95/p99 (video)", delay(result["delay_ms_video"])),
+        ("SFU RSS idle -> loaded MiB", f"{rss_idle} -> {rss_loaded}"),
+        ("SFU MiB per participant", num(result["server_mib_per_participant"], ".2f")),
+        ("generator CPU % of one core", num(result["generator_cpu_percent"])),
+        ("generator loop lag ms p50/p95/p99", delay(result["generator_loop_lag_ms"])),
+        ("generator late frames %", num(result["generator_late_frames_percent"], ".2f")),
+        (
+            "server NACKs sent / RTX",
+            f"{counters['nacks_sent']:.0f} / {counters['retransmissions']:.0f}",
+        ),
+        ("join time s", num(result["join_seconds"])),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = [
+        f"Tyndau SFU load - {result['date']} - {m['nproc']} x {m['cpu_model']}, "
+        f"{m['mem_available_gib']} GiB available, pinned={result['pinned']}"
+    ]
+    lines += [f"  {k:<{width}}  {v}" for k, v in rows]
+    return "\n".join(lines)
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def bounded(coros: list[Awaitable[Any]], limit: int) -> list[Any]:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(coro: Awaitable[Any]) -> Any:
+        async with semaphore:
+            return await coro
+
+    return await asyncio.gather(*(one(c) for c in coros))
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    restrict_host_addresses([HOST])  # the generator's peers gather on loopback only, too
+    install_send_hook()
+    server = await ServerProcess.start(args.rooms, args.participants, args.pin, args.server_log)
+    gen: Generator | None = None
+    lag = LoopLag()
+    try:
+        await asyncio.sleep(1)
+        rss_idle = process_rss_bytes(server.pid)
+        gen = Generator(server.url, args.participants)
+        print(
+            f"clips: video {gen.video.bitrate / 1000:.0f} kbit/s, "
+            f"audio {gen.audio.bitrate / 1000:.0f} kbit/s; joining "
+            f"{args.rooms * args.participants} participants...",
+            file=sys.stderr,
+        )
+        lag.start()
+        began = time.perf_counter()
+        joins = [  # round-robin over rooms, so every room fills up at the same pace
+            gen.join(hearing, index, tokens[index])
+            for index in range(args.participants)
+            for hearing, tokens in server.tokens.items()
+        ]
+        await asyncio.wait_for(bounded(joins, args.join_concurrency), args.join_timeout)
+        await wait_for(gen.all_flowing, args.join_timeout, "every subscribed stream to flow")
+        join_seconds = time.perf_counter() - began
+        print(f"all flowing after {join_seconds:.1f} s; warm-up...", file=sys.stderr)
+        await asyncio.sleep(args.warmup)
+        async with aiohttp.ClientSession() as session:
+            start = await Snapshot.take(gen, server, session)
+            gen.measurement.collecting = lag.collecting = True
+            await asyncio.sleep(args.seconds)
+            gen.measurement.collecting = lag.collecting = False
+            end = await Snapshot.take(gen, server, session)
+        rss_loaded = process_rss_bytes(server.pid)
+        return report(args, gen, start, end, rss_idle, rss_loaded, lag, join_seconds)
+    finally:
+        await lag.stop()
+        if gen is not None:
+            await gen.close()
+        code = await server.stop()
+        if code != 0:
+            print(f"warning: the server exited with {code}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Load benchmark of the Tyndau SFU (loopback).")
+    parser.add_argument("--rooms", type=int, default=1)
+    parser.add_argument("--participants", type=int, default=4, help="per room, at least 2")
+    parser.add_argument("--seconds", type=float, default=20, help="measurement window")
+    parser.add_argument("--warmup", type=float, default=5, help="after all streams flow")
+    parser.add_argument("--join-timeout", type=float, default=None, help="default: 30 + 2 s/peer")
+    parser.add_argument("--join-concurrency", type=int, default=4)
+    parser.add_argument("--pin", action="store_true", help="server on CPU 0, generator on CPU 1")
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--server-log", type=Path, help="server stderr (default: inherited)")
+    args = parser.parse_args(argv)
+    if args.participants < 2 or args.rooms < 1:
+        parser.error("need at least 1 room of 2 participants")
+    if args.join_timeout is None:
+        args.join_timeout = 30 + 2 * args.rooms * args.participants
+    if args.pin:
+        if (os.cpu_count() or 1) < 2:
+            parser.error("--pin needs two CPUs")
+        os.sched_setaffinity(0, {1})
+    budget = 2 * args.join_timeout + args.warmup + args.seconds + 60
+    result = asyncio.run(asyncio.wait_for(run(args), budget))
+    print(render(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

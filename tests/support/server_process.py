@@ -1,0 +1,72 @@
+"""``tyndau serve --demo`` as a real process, with the join links it prints."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+LINK = re.compile(r"^\s+(\S+)\s+(.+):\s*$")
+
+
+@dataclass
+class DemoServer:
+    process: subprocess.Popen[str]
+    url: str
+    links: dict[str, str]
+    log_path: Path
+
+    def stop(self) -> int:
+        self.process.terminate()
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def start_demo_server(data_dir: Path, port: int, log_path: Path) -> DemoServer:
+    """Start the demo server on loopback and read its printed join links."""
+    env = {
+        **os.environ,
+        "TYNDAU_DATA_DIR": str(data_dir),
+        "TYNDAU_ICE_HOST_ADDRESSES": "127.0.0.1",
+        "TYNDAU_LOG_FORMAT": "console",
+    }
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    links: dict[str, str] = {}
+    role = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(links) < 5:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the server exited; see {log_path}")
+        match = LINK.match(line)
+        if match:
+            role = match.group(1)
+        elif role and "/join#token=" in line:
+            links[role] = line.strip()
+            role = None
+    url = f"http://127.0.0.1:{port}"
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return DemoServer(process, url, links, log_path)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"the server did not become ready; see {log_path}")
