@@ -22,6 +22,15 @@ class Hearing:
     kind: str = "court_hearing"
     is_open: bool = True
 
+    def public(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "case_number": self.case_number,
+            "title": self.title,
+            "kind": self.kind,
+            "is_open": self.is_open,
+        }
+
 
 @dataclass
 class Participant:

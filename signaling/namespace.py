@@ -247,7 +247,10 @@ class HearingNamespace(socketio.AsyncNamespace):
         others = [
             p.public() for p in roster.values() if p.id != participant.id and not p.grants.hidden
         ]
+        hearing = self.ctx.hearings.get(claims.hearing)
+        assert hearing is not None  # checked at connect; hearings are not deleted while joined
         return {
+            "hearing": hearing.public(),
             "self": participant.public(),
             "participants": others,
             "ice_servers": [s.model_dump(exclude_none=True) for s in self.ctx.settings.ice_servers],

@@ -195,6 +195,8 @@ async def test_hearings_are_isolated(tyndau) -> None:
     try:
         # The same participant id in two hearings are two different people.
         assert {p["id"] for p in joined["participants"]} == {"judge"}
+        assert joined["hearing"]["id"] == "hearing-b"
+        assert joined["hearing"]["case_number"] == "7599-23-00-1/5678"
         await wait_until(lambda: len(a1.active_tracks()) == 2, 15, "judge A to receive lawyer A")
         await wait_until(lambda: len(b2.active_tracks()) == 2, 15, "lawyer B to receive judge B")
         await asyncio.sleep(1)
