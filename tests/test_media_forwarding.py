@@ -115,3 +115,28 @@ async def test_late_joiner_and_leaver(tyndau) -> None:
                 assert color_close(await seen_color(remote, (240, 200, 30), 5), (240, 200, 30))
     finally:
         await asyncio.gather(*(c.close() for c in clients))
+
+
+async def test_rejoining_replaces_the_old_connection(tyndau) -> None:
+    judge = await join_and_publish(tyndau.url, tyndau.token("judge", role="judge"), (220, 40, 40))
+    first = await join_and_publish(tyndau.url, tyndau.token("lawyer"), (50, 70, 220))
+    second = None
+    try:
+        await wait_until(lambda: len(judge.active_tracks()) == 1, 15, "the judge to see the lawyer")
+        # The lawyer's network changed: a new connection joins as the same person.
+        second = await join_and_publish(tyndau.url, tyndau.token("lawyer"), (240, 200, 30))
+        await wait_until(lambda: not first.sio.connected, 10, "the old connection to be closed")
+        assert any(e["code"] == "replaced" for e in first.errors)
+        room = tyndau.ctx.sfu.room("hearing-a")
+        assert set(room.sessions) == {"judge", "lawyer"}
+        assert list(tyndau.ctx.hearings.roster("hearing-a")) == ["judge", "lawyer"]
+        await wait_until(
+            lambda: [r.participant_id for r in judge.active_tracks()] == ["lawyer"],
+            15,
+            "the judge to receive only the new connection's video",
+        )
+        (video,) = judge.active_tracks()
+        assert color_close(await seen_color(video, (240, 200, 30)), (240, 200, 30))
+        assert "lawyer" in judge.participants
+    finally:
+        await asyncio.gather(*(c.close() for c in (judge, first, second) if c is not None))

@@ -67,6 +67,7 @@ async def test_judge_and_lawyer_on_a_phone_see_each_other(
     lawyer_tile = lawyer.locator('.tile[data-participant-id="judge"]')
     assert "судья" in (await lawyer_tile.locator(".tile-role").inner_text()).lower()
     assert await judge.evaluate("document.documentElement.lang") == "kk"
+    assert "7599-26-00-1/0001" in await judge.locator("#hearing-id").inner_text()
 
     await judge.screenshot(path=str(artifacts / "two-browsers-judge-desktop.png"))
     await lawyer.screenshot(path=str(artifacts / "two-browsers-lawyer-phone.png"))

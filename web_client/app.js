@@ -1,0 +1,388 @@
+// Entry point: the join flow of docs/signaling.md.
+//
+//   1. read the token from `/join#token=<JWT>`, show who joins which hearing;
+//   2. connect to `/hearing` with auth.token, `join`;
+//   3. with publish grants: getUserMedia, publish (offer/answer, trickle);
+//   4. answer every `subscribe_offer`, one at a time;
+//   5. mute toggles (`set_mute`), `leave`.
+//
+// A dropped connection is re-joined when Socket.IO reconnects (the server sees
+// a new session: both peer connections are made anew, the camera is kept).
+
+import { errorCode } from "./errors.js";
+import { initI18n, switchLanguage } from "./i18n.js";
+import { acquireLocalMedia, stopLocalMedia } from "./local-media.js";
+import { Publisher } from "./publisher.js";
+import { Signaling } from "./signaling.js";
+import { Subscriber } from "./subscriber.js";
+import * as tiles from "./tiles.js";
+import { decodeClaims, publishGrants, readToken } from "./token.js";
+import * as ui from "./ui.js";
+
+const participants = new Map(); // remote participant id -> Participant
+
+// The server closing our connection (shutdown, restart) is answered by a
+// reconnect, unless it keeps happening.
+const SERVER_CLOSE_RETRY_MS = 1500;
+const SERVER_CLOSE_LIMIT = 3;
+const SERVER_CLOSE_WINDOW_MS = 60000;
+
+const session = {
+  token: null,
+  claims: null,
+  signaling: null,
+  publisher: null,
+  subscriber: null,
+  localStream: null,
+  self: null,
+  joinedOnce: false,
+  leaving: false,
+  serverCloses: [],
+};
+
+// Debugging and browser-test hook (part of the client's contract).
+window.tyndau = {
+  get socket() {
+    return session.signaling ? session.signaling.socket : null;
+  },
+  participants,
+  get publishPc() {
+    return session.publisher ? session.publisher.pc : null;
+  },
+  get subscribePc() {
+    return session.subscriber ? session.subscriber.pc : null;
+  },
+};
+
+function deferred() {
+  let resolve;
+  let reject;
+  const promise = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // a failed join is reported where it happens
+  return { promise, resolve, reject };
+}
+
+// ---- participants ----
+
+function isParticipant(p) {
+  return p !== null && typeof p === "object" && typeof p.id === "string" && p.id !== "";
+}
+
+function upsertParticipant(p) {
+  if (!isParticipant(p)) return;
+  if (session.self && p.id === session.self.id) {
+    session.self = p;
+    return;
+  }
+  participants.set(p.id, p);
+  tiles.updateRemote(p);
+}
+
+function removeParticipant(id) {
+  participants.delete(id);
+  tiles.removeTile(id);
+}
+
+// ---- media ----
+
+function closeMedia() {
+  if (session.publisher) session.publisher.close();
+  if (session.subscriber) session.subscriber.close();
+  session.publisher = null;
+  session.subscriber = null;
+  session.self = null;
+  participants.clear();
+  tiles.clearRemote();
+}
+
+function releaseCamera() {
+  stopLocalMedia(session.localStream);
+  session.localStream = null;
+  tiles.hideLocal();
+}
+
+function isCurrent(signaling) {
+  return signaling === session.signaling && signaling.connected;
+}
+
+function localTrack(kind) {
+  const stream = session.localStream;
+  return stream ? stream.getTracks().find((track) => track.kind === kind) || null : null;
+}
+
+async function ensureLocalMedia(wanted) {
+  if (session.localStream) return session.localStream;
+  try {
+    const { stream, missing } = await acquireLocalMedia(wanted);
+    session.localStream = stream;
+    if (missing === "video") ui.showNotice("notice.audio_only");
+    if (missing === "audio") ui.showNotice("notice.video_only");
+  } catch (err) {
+    console.warn("tyndau: no camera/microphone, joining receive-only", err);
+    ui.noticeForError(errorCode(err));
+  }
+  return session.localStream;
+}
+
+async function startPublishing(signaling, iceServers) {
+  const wanted = publishGrants(session.claims);
+  if (!wanted.audio && !wanted.video) {
+    ui.setMediaControls({ audio: false, video: false });
+    return;
+  }
+  const stream = await ensureLocalMedia(wanted);
+  if (!isCurrent(signaling)) return;
+  if (!stream) {
+    ui.setMediaControls({ audio: false, video: false });
+    return;
+  }
+  // Send only what the token grants.
+  for (const track of stream.getTracks()) {
+    if (!wanted[track.kind]) {
+      stream.removeTrack(track);
+      track.stop();
+    }
+  }
+  tiles.showLocal(stream, session.claims);
+  ui.setMediaControls({
+    audio: stream.getAudioTracks().length > 0,
+    video: stream.getVideoTracks().length > 0,
+  });
+  for (const track of stream.getTracks()) {
+    ui.setToggle(track.kind, !track.enabled);
+    tiles.setLocalMuted(track.kind, !track.enabled, stream);
+  }
+
+  const publisher = new Publisher({
+    signaling,
+    iceServers,
+    stream,
+    onFailed: () => ui.noticeForError("ice_failed"),
+  });
+  session.publisher = publisher;
+  try {
+    await publisher.start();
+  } catch (err) {
+    if (session.publisher !== publisher) return;
+    console.error("tyndau: publishing failed", err);
+    publisher.close();
+    session.publisher = null;
+    ui.noticeForError(errorCode(err, "publish_failed"));
+    return;
+  }
+  // After a reconnect the server starts us unmuted: tell it what is off.
+  for (const track of stream.getTracks()) {
+    if (!track.enabled) await sendMute(track.kind, true);
+  }
+}
+
+async function sendMute(kind, muted) {
+  const signaling = session.signaling;
+  if (!signaling || !signaling.connected || !session.self) return;
+  try {
+    const { participant } = await signaling.request("set_mute", { kind, muted });
+    if (isParticipant(participant)) session.self = participant;
+  } catch (err) {
+    console.warn("tyndau: set_mute refused", err);
+    ui.noticeForError(errorCode(err));
+  }
+}
+
+async function toggleTrack(kind) {
+  const track = localTrack(kind);
+  if (!track) return;
+  track.enabled = !track.enabled;
+  const muted = !track.enabled;
+  ui.setToggle(kind, muted);
+  tiles.setLocalMuted(kind, muted, session.localStream);
+  await sendMute(kind, muted);
+}
+
+// ---- connection ----
+
+async function joinHearing(signaling) {
+  closeMedia(); // whatever a previous connection left
+  ui.setState("connecting", session.joinedOnce ? "reconnecting" : "connecting");
+  const iceServers = deferred();
+  session.subscriber = new Subscriber({
+    signaling,
+    iceServers: iceServers.promise,
+    onTrack: (participantId, track) =>
+      tiles.addRemoteTrack(participantId, track, participants.get(participantId)),
+    onTrackGone: (participantId, track) => tiles.removeRemoteTrack(participantId, track),
+    onError: (err) => {
+      console.error("tyndau: subscribe offer failed", err);
+      ui.noticeForError(errorCode(err, "subscribe_failed"));
+    },
+    onFailed: () => ui.noticeForError("ice_failed"),
+  });
+
+  let joined;
+  try {
+    joined = await signaling.request("join", {});
+  } catch (err) {
+    iceServers.reject(err);
+    if (!isCurrent(signaling)) return; // the disconnect handler takes over
+    fail(errorCode(err));
+    return;
+  }
+  if (!isCurrent(signaling)) return;
+  const servers = Array.isArray(joined.ice_servers) ? joined.ice_servers : [];
+  ui.showHearing(joined.hearing);
+  session.self = isParticipant(joined.self) ? joined.self : null;
+  for (const p of Array.isArray(joined.participants) ? joined.participants : []) {
+    upsertParticipant(p);
+  }
+  iceServers.resolve(servers);
+  session.joinedOnce = true;
+  ui.hideNotice();
+  ui.setState("joined");
+  await startPublishing(signaling, servers);
+}
+
+function onConnectError(signaling, err) {
+  if (signaling !== session.signaling) return;
+  const code = err && err.data && typeof err.data.code === "string" ? err.data.code : null;
+  if (code) {
+    // Refused by the server: Socket.IO does not retry, and retrying would not help.
+    fail(code);
+    return;
+  }
+  if (!signaling.active) {
+    fail("connection_failed");
+    return;
+  }
+  // Network trouble: Socket.IO keeps retrying.
+  ui.setState("connecting", session.joinedOnce ? "reconnecting" : "connecting");
+  ui.noticeForError(session.joinedOnce ? "connection_lost" : "connection_failed");
+}
+
+function onDisconnect(signaling, reason) {
+  if (signaling !== session.signaling) return;
+  closeMedia();
+  if (session.leaving) return;
+  ui.setState("connecting", "reconnecting");
+  ui.noticeForError("connection_lost");
+  if (reason !== "io server disconnect") return; // Socket.IO reconnects by itself
+  // The server closed the connection (a restart, a shutdown): connect again.
+  // A revoked or expired token is then refused with its own code.
+  const now = Date.now();
+  session.serverCloses = session.serverCloses.filter((t) => now - t < SERVER_CLOSE_WINDOW_MS);
+  session.serverCloses.push(now);
+  if (session.serverCloses.length > SERVER_CLOSE_LIMIT) {
+    fail("connection_closed");
+    return;
+  }
+  window.setTimeout(() => {
+    if (signaling === session.signaling && !signaling.connected) signaling.connect();
+  }, SERVER_CLOSE_RETRY_MS);
+}
+
+function startSession() {
+  session.leaving = false;
+  session.joinedOnce = false;
+  session.serverCloses = [];
+  ui.hideNotice();
+  ui.setState("connecting");
+  const signaling = new Signaling(session.token);
+  session.signaling = signaling;
+  signaling.on("connect", () => {
+    joinHearing(signaling).catch((err) => {
+      console.error("tyndau: join flow failed", err);
+      if (isCurrent(signaling)) fail(errorCode(err));
+    });
+  });
+  signaling.on("connect_error", (err) => onConnectError(signaling, err));
+  signaling.on("disconnect", (reason) => onDisconnect(signaling, reason));
+  signaling.on("participant_joined", upsertParticipant);
+  signaling.on("participant_updated", upsertParticipant);
+  signaling.on("participant_left", (payload) => {
+    if (payload && typeof payload.id === "string") removeParticipant(payload.id);
+  });
+  signaling.on("subscribe_offer", (offer) => {
+    if (session.subscriber && signaling === session.signaling) session.subscriber.enqueue(offer);
+  });
+  signaling.on("error", (error) => {
+    // The same participant joined from another tab or device: this one stops,
+    // and must not reconnect (it would take the seat back).
+    if (error && error.code === "replaced") {
+      fail("replaced");
+      return;
+    }
+    console.warn("tyndau: server refused an event", error);
+  });
+}
+
+// Stop for good (until the user retries) and show why.
+function fail(code) {
+  const signaling = session.signaling;
+  session.signaling = null;
+  closeMedia();
+  releaseCamera();
+  if (signaling) signaling.close();
+  ui.setMediaControls({ audio: false, video: false });
+  ui.showError(code);
+}
+
+async function leave() {
+  const signaling = session.signaling;
+  if (!signaling) return;
+  session.leaving = true;
+  if (signaling.connected) {
+    try {
+      await signaling.request("leave", {});
+    } catch (err) {
+      console.warn("tyndau: leave not acknowledged", err);
+    }
+  }
+  session.signaling = null;
+  closeMedia();
+  releaseCamera();
+  signaling.close();
+  ui.setMediaControls({ audio: false, video: false });
+  ui.showLeft();
+}
+
+// ---- start ----
+
+async function main() {
+  await initI18n();
+  ui.bindControls({
+    onToggle: (kind) => void toggleTrack(kind),
+    onLeave: () => void leave(),
+    onRetry: () => (session.claims ? startSession() : window.location.reload()),
+    onRejoin: () => startSession(),
+    onLanguage: (lang) => void switchLanguage(lang).then(ui.syncLanguageSelect),
+    onUnlockSound: () => tiles.unlockSound(),
+  });
+  ui.setState("connecting");
+
+  session.token = readToken();
+  if (!session.token) {
+    ui.showError("auth_required");
+    return;
+  }
+  try {
+    session.claims = decodeClaims(session.token);
+  } catch (err) {
+    ui.showError(errorCode(err));
+    return;
+  }
+  ui.showIdentity(session.claims);
+  const wanted = publishGrants(session.claims);
+  ui.prepareMediaControls(wanted);
+  for (const kind of ["audio", "video"]) ui.setToggle(kind, false);
+  if (typeof RTCPeerConnection !== "function") {
+    ui.showError("webrtc_unsupported");
+    return;
+  }
+  startSession();
+}
+
+main().catch((err) => {
+  console.error("tyndau: start-up failed", err);
+  ui.showError(errorCode(err));
+});
