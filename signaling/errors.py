@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.errors import CodedError
 
-class SignalingError(Exception):
+
+class SignalingError(CodedError):
     """Refuse one event; the connection stays open."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
     def payload(self, event: str | None) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "event": event}

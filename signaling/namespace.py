@@ -21,8 +21,9 @@ from pydantic import BaseModel, ValidationError
 
 from server.auth.tokens import HearingClaims, TokenError
 from server.context import ServerContext
+from server.errors import CodedError
 from server.hearings import Participant
-from server.sfu.session import MediaSession, NegotiationError
+from server.sfu.session import MediaSession
 from signaling.errors import SignalingError
 from signaling.events import (
     IceCandidate,
@@ -132,7 +133,7 @@ class HearingNamespace(socketio.AsyncNamespace):
             payload = self._validated(model, payloads)
             async with conn.lock:
                 result = await handler(conn, payload)
-        except SignalingError as exc:
+        except CodedError as exc:  # signaling, negotiation and media refusals alike
             return await self._refuse(sid, event, exc)
         except Exception:
             log.exception("signaling_handler_failed", socket_event=event[:64])
@@ -166,10 +167,11 @@ class HearingNamespace(socketio.AsyncNamespace):
             )
             raise SignalingError("invalid_payload", problems) from exc
 
-    async def _refuse(self, sid: str, event: str, exc: SignalingError) -> dict[str, Any]:
+    async def _refuse(self, sid: str, event: str, exc: CodedError) -> dict[str, Any]:
         SignalingStats.bump(self.stats.event_errors, exc.code)
         log.info("event_refused", sid=sid, socket_event=event[:64], code=exc.code)
-        await self.emit("error", exc.payload(event[:64]), to=sid)
+        payload = {"code": exc.code, "message": exc.message, "event": event[:64]}
+        await self.emit("error", payload, to=sid)
         return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
 
     # -- connection ---------------------------------------------------------
@@ -302,10 +304,7 @@ class HearingNamespace(socketio.AsyncNamespace):
         media = self._require_joined(conn)
         if not conn.claims.grants.can_publish:
             raise SignalingError("forbidden", "your role may not publish media in this hearing")
-        try:
-            answer = await media.handle_publish_offer(offer.sdp)
-        except NegotiationError as exc:
-            raise SignalingError(exc.code, exc.message) from exc
+        answer = await media.handle_publish_offer(offer.sdp)
         participant = self.ctx.hearings.roster(conn.hearing_id).get(conn.participant_id)
         if participant is not None:
             kinds = {t.kind for t in media.published.values()}
@@ -315,23 +314,14 @@ class HearingNamespace(socketio.AsyncNamespace):
 
     async def _subscribe_answer(self, conn: Connection, answer: SubscribeAnswer) -> dict[str, Any]:
         media = self._require_joined(conn)
-        try:
-            await media.handle_subscribe_answer(answer.sdp, answer.revision)
-        except NegotiationError as exc:
-            raise SignalingError(exc.code, exc.message) from exc
+        await media.handle_subscribe_answer(answer.sdp, answer.revision)
         return {}
 
     async def _ice_candidate(self, conn: Connection, candidate: IceCandidate) -> dict[str, Any]:
         media = self._require_joined(conn)
-        try:
-            await media.add_ice_candidate(
-                candidate.target,
-                candidate.candidate,
-                candidate.sdp_mid,
-                candidate.sdp_mline_index,
-            )
-        except NegotiationError as exc:
-            raise SignalingError(exc.code, exc.message) from exc
+        await media.add_ice_candidate(
+            candidate.target, candidate.candidate, candidate.sdp_mid, candidate.sdp_mline_index
+        )
         return {}
 
     async def _set_mute(self, conn: Connection, mute: SetMute) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.auth.keys import KeyRing
 from server.auth.revocation import RevocationList
+from server.errors import CodedError
 
 ALGORITHM = "EdDSA"
 MAX_TOKEN_CHARS = 8192
@@ -58,13 +59,8 @@ class HearingClaims(BaseModel):
         return self.sub
 
 
-class TokenError(Exception):
-    """A token was refused. ``code`` is stable and safe to show to the client."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class TokenError(CodedError):
+    """A token was refused."""
 
 
 @dataclass

@@ -23,6 +23,7 @@ from aiortc import (
 )
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from server.errors import CodedError
 from server.sfu import ice
 from server.sfu.codecs import choose_publish_codecs, subscriber_preferences
 from server.sfu.downstream import Downstream, ForwardedTrack
@@ -44,13 +45,8 @@ def _media_kinds(sdp: str) -> set[str]:
         return set()
 
 
-class NegotiationError(Exception):
+class NegotiationError(CodedError):
     """An SDP or candidate from the client could not be applied."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
