@@ -78,11 +78,15 @@ async def socketio_client(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(SOCKETIO_CLIENT, headers={"Content-Type": "text/javascript"})
 
 
+async def _on_startup(app: web.Application) -> None:
+    await app[CONTEXT].start()
+
+
 async def _on_shutdown(app: web.Application) -> None:
     app[LIFECYCLE]["shutting_down"] = True
     log.info("shutting_down")
     await app[SIGNALING].close()
-    await app[CONTEXT].sfu.close()
+    await app[CONTEXT].stop()
 
 
 def create_app(
@@ -105,5 +109,6 @@ def create_app(
     app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
     if WEB_CLIENT_DIR.exists():
         app.router.add_static("/static/", WEB_CLIENT_DIR, follow_symlinks=False)
+    app.on_startup.append(_on_startup)
     app.on_shutdown.append(_on_shutdown)
     return app

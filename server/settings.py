@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from server.db.database import default_url
+
 
 class IceServer(BaseModel):
     """One STUN/TURN server handed to clients (the browser's RTCIceServer)."""
@@ -37,8 +39,28 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL; default: SQLite file in the data directory. "
+        "PostgreSQL: postgresql+asyncpg://user:pass@host/db",
+    )
+
     jwt_issuer: str = "tyndau"
     jwt_audience: str = "tyndau-hearing"
+    jwt_session_audience: str = "tyndau-session"
+    session_ttl_seconds: int = Field(15 * 60, ge=60, le=3600)
+    session_max_age_seconds: int = Field(12 * 3600, ge=600, le=7 * 24 * 3600)
+    challenge_ttl_seconds: int = Field(120, ge=10, le=600)
+
+    eds_trust_anchors: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="NCA root/intermediate certificates (DER or PEM files) EDS logins chain to.",
+    )
+    eds_intermediates: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    eds_crl_files: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    eds_crl_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    eds_require_revocation_check: bool = True
+    eds_crl_refresh_seconds: int = Field(3600, ge=60, le=7 * 24 * 3600)
     jwt_leeway_seconds: int = Field(30, ge=0, le=300)
     token_ttl_seconds: int = Field(4 * 3600, ge=60, le=24 * 3600)
 
@@ -58,12 +80,24 @@ class Settings(BaseSettings):
     demo: bool = False
     shutdown_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
-    @field_validator("ice_host_addresses", mode="before")
+    @field_validator(
+        "ice_host_addresses",
+        "eds_trust_anchors",
+        "eds_intermediates",
+        "eds_crl_files",
+        "eds_crl_urls",
+        mode="before",
+    )
     @classmethod
-    def _split_addresses(cls, value: Any) -> Any:
+    def _split_comma_list(cls, value: Any) -> Any:
+        """Lists come from the environment as comma-separated values."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or default_url(self.data_dir)
 
     @property
     def base_url(self) -> str:

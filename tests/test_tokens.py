@@ -246,3 +246,36 @@ def test_random_structured_tokens_are_refused_cleanly(
     )
     with pytest.raises(TokenError):
         verifier.verify(token)
+
+
+def test_session_tokens_refresh_within_the_max_age(
+    issuer: TokenIssuer, verifier: TokenVerifier
+) -> None:
+    now = int(time.time())
+    token, expires = issuer.issue_session(
+        user_id="u1", iin="800101300111", name="Әлия", roles=["judge"], now=now
+    )
+    claims = verifier.verify_session(token)
+    assert (claims.iin, claims.roles, claims.auth_time) == ("800101300111", ("judge",), now)
+    assert expires == now + issuer.session_ttl_seconds
+    # A session token is not a hearing token, and the other way round.
+    assert refusal(verifier, token) == "token_wrong_audience"
+    with pytest.raises(TokenError) as info:
+        verifier.verify_session(mint(issuer))
+    assert info.value.code == "token_wrong_audience"
+    # A refresh near the end of the max age is cut short, and past it refused.
+    late = now + issuer.session_max_age_seconds - 60
+    _, refreshed_expiry = issuer.issue_session(
+        user_id="u1", iin="800101300111", name="Әлия", roles=[], auth_time=now, now=late
+    )
+    assert refreshed_expiry == now + issuer.session_max_age_seconds
+    with pytest.raises(TokenError) as info:
+        issuer.issue_session(
+            user_id="u1",
+            iin="800101300111",
+            name="Әлия",
+            roles=[],
+            auth_time=now,
+            now=now + issuer.session_max_age_seconds,
+        )
+    assert info.value.code == "session_too_old"

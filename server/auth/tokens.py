@@ -59,18 +59,77 @@ class HearingClaims(BaseModel):
         return self.sub
 
 
+class SessionClaims(BaseModel):
+    """The verified content of a session token (a person logged in by EDS)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sub: str = Field(min_length=1, max_length=128)
+    iin: str = Field(pattern=r"^\d{12}$")
+    name: str = Field(min_length=1, max_length=200)
+    roles: tuple[str, ...] = ()
+    auth_time: int
+    jti: str = Field(min_length=1, max_length=128)
+    iat: int
+    nbf: int
+    exp: int
+
+    # The revocation list looks tokens up by hearing; a session belongs to none.
+    hearing: str = ""
+
+
 class TokenError(CodedError):
     """A token was refused."""
 
 
 @dataclass
 class TokenIssuer:
-    """Mints hearing tokens signed with the key ring's current key."""
+    """Mints hearing and session tokens signed with the key ring's current key."""
 
     keys: KeyRing
     issuer: str
     audience: str
     default_ttl_seconds: int = 4 * 3600
+    session_audience: str = "tyndau-session"
+    session_ttl_seconds: int = 15 * 60
+    session_max_age_seconds: int = 12 * 3600
+
+    def _sign(self, claims: dict[str, object]) -> str:
+        key = self.keys.current
+        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+    def issue_session(
+        self,
+        *,
+        user_id: str,
+        iin: str,
+        name: str,
+        roles: list[str],
+        auth_time: int | None = None,
+        now: int | None = None,
+    ) -> tuple[str, int]:
+        """A short-lived session token; a refresh keeps ``auth_time`` and never passes max age."""
+        issued_at = int(time.time()) if now is None else now
+        logged_in = issued_at if auth_time is None else auth_time
+        expires = min(
+            issued_at + self.session_ttl_seconds, logged_in + self.session_max_age_seconds
+        )
+        if expires <= issued_at:
+            raise TokenError("session_too_old", "the login is too old; sign in again")
+        claims = {
+            "iss": self.issuer,
+            "aud": self.session_audience,
+            "sub": user_id,
+            "iin": iin,
+            "name": name,
+            "roles": sorted(roles),
+            "auth_time": logged_in,
+            "jti": uuid.uuid4().hex,
+            "iat": issued_at,
+            "nbf": issued_at,
+            "exp": expires,
+        }
+        return self._sign(claims), expires
 
     def issue(
         self,
@@ -99,8 +158,7 @@ class TokenIssuer:
             "nbf": issued_at if not_before is None else not_before,
             "exp": issued_at + ttl,
         }
-        key = self.keys.current
-        return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+        return self._sign(claims)
 
 
 @dataclass
@@ -112,11 +170,34 @@ class TokenVerifier:
     audience: str
     revocations: RevocationList
     leeway_seconds: int = 30
+    session_audience: str = "tyndau-session"
     _required: list[str] = field(
         default_factory=lambda: ["iss", "aud", "sub", "exp", "iat", "nbf", "jti"]
     )
 
     def verify(self, token: object) -> HearingClaims:
+        """A hearing token's claims, or :class:`TokenError`."""
+        payload = self._decode(token, self.audience)
+        try:
+            claims = HearingClaims.model_validate(payload)
+        except ValidationError as exc:
+            raise TokenError("token_invalid", "the token lacks hearing claims") from exc
+        if self.revocations.is_revoked(claims):
+            raise TokenError("token_revoked", "the token has been revoked")
+        return claims
+
+    def verify_session(self, token: object) -> SessionClaims:
+        """A session token's claims, or :class:`TokenError`."""
+        payload = self._decode(token, self.session_audience)
+        try:
+            claims = SessionClaims.model_validate(payload)
+        except ValidationError as exc:
+            raise TokenError("token_invalid", "the token lacks session claims") from exc
+        if self.revocations.is_revoked(claims):
+            raise TokenError("token_revoked", "the session has ended")
+        return claims
+
+    def _decode(self, token: object, audience: str) -> dict[str, object]:
         if token is None or token == "":
             raise TokenError("auth_required", "a hearing token is required")
         if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
@@ -132,11 +213,11 @@ class TokenVerifier:
         if key is None:
             raise TokenError("token_invalid", "the token was not signed by a known key")
         try:
-            payload = jwt.decode(
+            payload: dict[str, object] = jwt.decode(
                 token,
                 key.public_key,
                 algorithms=[ALGORITHM],
-                audience=self.audience,
+                audience=audience,
                 issuer=self.issuer,
                 leeway=self.leeway_seconds,
                 options={"require": self._required, "verify_iat": True},
@@ -153,10 +234,4 @@ class TokenVerifier:
             raise TokenError("token_malformed", "the token is not a JWT") from exc
         except jwt.InvalidTokenError as exc:
             raise TokenError("token_invalid", "the token is not valid") from exc
-        try:
-            claims = HearingClaims.model_validate(payload)
-        except ValidationError as exc:
-            raise TokenError("token_invalid", "the token lacks hearing claims") from exc
-        if self.revocations.is_revoked(claims):
-            raise TokenError("token_revoked", "the token has been revoked")
-        return claims
+        return payload

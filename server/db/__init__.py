@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy (async) over SQLite by default, PostgreSQL for several nodes."""
