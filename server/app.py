@@ -8,6 +8,8 @@ import structlog
 from aiohttp import web
 
 from server import metrics
+from server.api import register_api
+from server.api.errors import json_errors
 from server.context import ServerContext
 from server.settings import Settings
 from signaling.namespace import HearingNamespace
@@ -70,6 +72,10 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_CLIENT_DIR / "index.html", headers={"Cache-Control": "no-store"})
 
 
+async def login_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_CLIENT_DIR / "login.html", headers={"Cache-Control": "no-store"})
+
+
 async def socketio_client(request: web.Request) -> web.StreamResponse:
     if not SOCKETIO_CLIENT.exists():
         raise web.HTTPServiceUnavailable(
@@ -95,7 +101,7 @@ def create_app(
     """Build the application: API, signaling, media plane and the web client."""
     settings = settings or (ctx.settings if ctx else Settings.load())
     ctx = ctx or ServerContext.build(settings)
-    app = web.Application(middlewares=[security_headers], client_max_size=256 * 1024)
+    app = web.Application(middlewares=[security_headers, json_errors], client_max_size=256 * 1024)
     app[CONTEXT] = ctx
     app[LIFECYCLE] = {"shutting_down": False}
     app[SIGNALING] = attach_signaling(app, ctx)
@@ -106,6 +112,8 @@ def create_app(
     app.router.add_get("/.well-known/jwks.json", jwks)
     app.router.add_get("/", index)
     app.router.add_get("/join", index)
+    app.router.add_get("/login", login_page)
+    register_api(app, ctx)
     app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
     if WEB_CLIENT_DIR.exists():
         app.router.add_static("/static/", WEB_CLIENT_DIR, follow_symlinks=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from server.app import create_app
 from server.auth.tokens import Grants
 from server.context import ServerContext
 from server.demo import create_demo_hearing
+from server.directory import StaffRole
 from server.hearings import Hearing
 from server.logging_config import configure_logging
 from server.settings import Settings
@@ -76,6 +78,47 @@ def issue_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_user(args: argparse.Namespace) -> int:
+    """Put a person into the court directory (or update them)."""
+
+    async def run() -> None:
+        ctx = ServerContext.build(_settings(args))
+        await ctx.db.upgrade()
+        try:
+            entry = await ctx.directory.upsert(
+                iin=args.iin,
+                full_name=args.name,
+                roles=[StaffRole(r) for r in args.role],
+                court=args.court,
+                lawyer_licence=args.licence,
+                active=not args.deactivate,
+            )
+        finally:
+            await ctx.db.close()
+        roles = ", ".join(entry.roles) or "none"
+        print(f"{entry.full_name} ({entry.iin}): {roles}; active={entry.active}")
+
+    asyncio.run(run())
+    return 0
+
+
+def add_unit(args: argparse.Namespace) -> int:
+    """Register a facility video unit and print its credential (shown once)."""
+
+    async def run() -> None:
+        ctx = ServerContext.build(_settings(args))
+        await ctx.db.upgrade()
+        try:
+            endpoint, credential = await ctx.facilities.register_endpoint(args.facility, args.unit)
+        finally:
+            await ctx.db.close()
+        print(f"unit {endpoint.unit} at {endpoint.facility}: id {endpoint.id}")
+        print(f"credential (configure the kiosk with it; it is not shown again): {credential}")
+
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tyndau", description="Tyndau video hearing server")
     parser.add_argument("--config", type=Path, help="TOML settings file")
@@ -97,12 +140,34 @@ def build_parser() -> argparse.ArgumentParser:
     p_token.add_argument("--admin", action="store_true")
     p_token.add_argument("--ttl", type=int, default=None, help="seconds")
     p_token.set_defaults(func=issue_token, host=None, port=None)
+
+    p_user = sub.add_parser("users", help="the court directory")
+    user_sub = p_user.add_subparsers(dest="users_command", required=True)
+    p_add = user_sub.add_parser("add", help="add or update a person")
+    p_add.add_argument("--iin", required=True)
+    p_add.add_argument("--name", required=True)
+    p_add.add_argument("--role", action="append", default=[], choices=[str(r) for r in StaffRole])
+    p_add.add_argument("--court", help="court, or facility for a facility officer")
+    p_add.add_argument("--licence", help="a lawyer's licence number")
+    p_add.add_argument("--deactivate", action="store_true")
+    p_add.set_defaults(func=add_user, host=None, port=None)
+
+    p_facility = sub.add_parser("facility", help="detention-facility video units")
+    facility_sub = p_facility.add_subparsers(dest="facility_command", required=True)
+    p_unit = facility_sub.add_parser("add-unit", help="register a video unit")
+    p_unit.add_argument("--facility", required=True)
+    p_unit.add_argument("--unit", required=True)
+    p_unit.set_defaults(func=add_unit, host=None, port=None)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ValueError as exc:  # bad input from the command line: say what, no traceback
+        print(f"tyndau: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import structlog
 
 from server.auth.challenges import ChallengeStore
 from server.auth.keys import KeyRing
@@ -10,9 +14,15 @@ from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenIssuer, TokenVerifier
 from server.db.database import Database
 from server.directory import CourtDirectory
+from server.eds import CrlStore, EdsVerifier
+from server.facilities import FacilityService
 from server.hearings import HearingRegistry
+from server.invitations import InvitationService
+from server.notify import LogNotifier, Notifier
 from server.settings import Settings
 from server.sfu.room import Sfu
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -27,12 +37,30 @@ class ServerContext:
     db: Database
     directory: CourtDirectory
     challenges: ChallengeStore
+    invitations: InvitationService
+    facilities: FacilityService
+    notifier: Notifier
+    eds: EdsVerifier | None  # None until trust anchors are configured: EDS login is off
+    crls: CrlStore
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
-        """Bring up what needs the event loop: the database schema."""
+        """Bring up what needs the event loop: the database schema, CRL refreshes."""
         await self.db.upgrade()
+        if not self.settings.eds_trust_anchors:
+            log.warning("eds_login_disabled", reason="no TYNDAU_EDS_TRUST_ANCHORS configured")
+        if self.settings.eds_crl_urls or self.settings.eds_crl_files:
+            self._background.append(
+                asyncio.create_task(
+                    self.crls.refresh_forever(self.settings.eds_crl_refresh_seconds)
+                )
+            )
 
     async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.sfu.close()
         await self.db.close()
 
@@ -42,19 +70,33 @@ class ServerContext:
         keys = keys or KeyRing.load_or_create(settings.data_dir / "keys")
         revocations = RevocationList()
         db = Database(settings.effective_database_url)
+        directory = CourtDirectory(db)
+        crls = CrlStore(settings.eds_crl_files, settings.eds_crl_urls)
+        eds = (
+            EdsVerifier(
+                [path.read_bytes() for path in settings.eds_trust_anchors],
+                intermediates=[path.read_bytes() for path in settings.eds_intermediates],
+                crls=crls,
+                require_revocation_check=settings.eds_require_revocation_check,
+            )
+            if settings.eds_trust_anchors
+            else None
+        )
+        hearings = HearingRegistry()
+        issuer = TokenIssuer(
+            keys=keys,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            default_ttl_seconds=settings.token_ttl_seconds,
+            session_audience=settings.jwt_session_audience,
+            session_ttl_seconds=settings.session_ttl_seconds,
+            session_max_age_seconds=settings.session_max_age_seconds,
+        )
         return cls(
             settings=settings,
             keys=keys,
             revocations=revocations,
-            issuer=TokenIssuer(
-                keys=keys,
-                issuer=settings.jwt_issuer,
-                audience=settings.jwt_audience,
-                default_ttl_seconds=settings.token_ttl_seconds,
-                session_audience=settings.jwt_session_audience,
-                session_ttl_seconds=settings.session_ttl_seconds,
-                session_max_age_seconds=settings.session_max_age_seconds,
-            ),
+            issuer=issuer,
             verifier=TokenVerifier(
                 keys=keys,
                 issuer=settings.jwt_issuer,
@@ -63,9 +105,14 @@ class ServerContext:
                 leeway_seconds=settings.jwt_leeway_seconds,
                 session_audience=settings.jwt_session_audience,
             ),
-            hearings=HearingRegistry(),
+            hearings=hearings,
             sfu=Sfu(settings),
             db=db,
-            directory=CourtDirectory(db),
+            directory=directory,
             challenges=ChallengeStore(ttl_seconds=settings.challenge_ttl_seconds),
+            invitations=InvitationService(db, hearings, issuer, revocations),
+            facilities=FacilityService(db, directory, hearings, issuer, revocations),
+            notifier=LogNotifier(),
+            eds=eds,
+            crls=crls,
         )

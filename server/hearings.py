@@ -21,6 +21,7 @@ class Hearing:
     title: str
     kind: str = "court_hearing"
     is_open: bool = True
+    closed: bool = False
 
     def public(self) -> dict[str, object]:
         return {

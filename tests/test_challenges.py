@@ -23,12 +23,12 @@ def test_a_nonce_works_once() -> None:
     assert code_of(store, challenge.nonce) == "nonce_used"
 
 
-def test_unknown_and_expired(monkeypatch: pytest.MonkeyPatch) -> None:
-    store = ChallengeStore(ttl_seconds=10)
+def test_unknown_and_expired() -> None:
+    now = [time.time()]
+    store = ChallengeStore(ttl_seconds=10, clock=lambda: now[0])
     assert code_of(store, b"x" * 32) == "nonce_unknown"
     challenge = store.issue()
-    later = time.time() + 11
-    monkeypatch.setattr(time, "time", lambda: later)
+    now[0] += 11
     assert code_of(store, challenge.nonce) == "nonce_expired"
 
 

@@ -16,7 +16,9 @@ import { Publisher } from "./publisher.js";
 import { Signaling } from "./signaling.js";
 import { Subscriber } from "./subscriber.js";
 import * as tiles from "./tiles.js";
-import { decodeClaims, publishGrants, readToken } from "./token.js";
+import { decodeClaims, publishGrants, readInvite, readToken } from "./token.js";
+import { redeemInvitation } from "./auth-api.js";
+import { isExpired, loadSession } from "./session.js";
 import * as ui from "./ui.js";
 
 const participants = new Map(); // remote participant id -> Participant
@@ -359,6 +361,22 @@ async function main() {
     onUnlockSound: () => tiles.unlockSound(),
   });
   ui.setState("connecting");
+
+  const invite = readInvite();
+  if (invite) {
+    // An invitation link: trade the code for a hearing token, then join as usual.
+    const signedIn = loadSession();
+    try {
+      const reply = await redeemInvitation(
+        invite,
+        signedIn && !isExpired(signedIn) ? signedIn.token : null,
+      );
+      window.history.replaceState(null, "", `/join#token=${reply.token}`);
+    } catch (err) {
+      ui.showError(errorCode(err));
+      return;
+    }
+  }
 
   session.token = readToken();
   if (!session.token) {

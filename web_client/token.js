@@ -6,6 +6,13 @@
 
 import { TyndauError } from "./errors.js";
 
+// The invitation code from an invitation link `/join#invite=<code>`.
+export function readInvite(location = window.location) {
+  const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const code = fragment.get("invite");
+  return code ? code.trim() : null;
+}
+
 export function readToken(location = window.location) {
   const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
   const token = fragment.get("token");

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.errors import CodedError
@@ -29,8 +30,14 @@ class ChallengeError(CodedError):
 class ChallengeStore:
     """In-process challenges (the embedded default; Redis holds them with several nodes)."""
 
-    def __init__(self, ttl_seconds: float = 120.0, max_outstanding: int = 10_000) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float = 120.0,
+        max_outstanding: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.ttl_seconds = ttl_seconds
+        self.clock = clock
         self.max_outstanding = max_outstanding
         self._open: dict[bytes, float] = {}
         self._used: dict[bytes, float] = {}
@@ -40,13 +47,13 @@ class ChallengeStore:
         if len(self._open) >= self.max_outstanding:
             raise ChallengeError("too_many_challenges", "too many logins at once; retry shortly")
         nonce = secrets.token_bytes(NONCE_BYTES)
-        expires_at = time.time() + self.ttl_seconds
+        expires_at = self.clock() + self.ttl_seconds
         self._open[nonce] = expires_at
         return Challenge(nonce=nonce, expires_at=expires_at)
 
     def consume(self, nonce: bytes) -> None:
         """Use ``nonce`` up, or raise ``nonce_used`` / ``nonce_expired`` / ``nonce_unknown``."""
-        now = time.time()
+        now = self.clock()
         if nonce in self._used:
             raise ChallengeError("nonce_used", "this challenge was already used; ask for a new one")
         expires_at = self._open.pop(nonce, None)
@@ -57,7 +64,7 @@ class ChallengeStore:
             raise ChallengeError("nonce_expired", "the challenge expired; ask for a new one")
 
     def _prune(self) -> None:
-        now = time.time()
+        now = self.clock()
         for store in (self._open, self._used):
             for nonce in [n for n, exp in store.items() if exp < now - self.ttl_seconds]:
                 del store[nonce]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, MetaData, String
+from sqlalchemy import JSON, Boolean, DateTime, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
@@ -41,3 +41,53 @@ class CourtUser(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class InvitationRow(Base):
+    """A link that lets one person into one hearing in one role, within a window."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    hearing_id: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    iin: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    contact: Mapped[str | None] = mapped_column(Text, nullable=True)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    redeemed_count: Mapped[int] = mapped_column(default=0)
+
+
+class FacilityEndpointRow(Base):
+    """A video unit in a detention facility; the kiosk holds a secret, only its hash is here."""
+
+    __tablename__ = "facility_endpoints"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    facility: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DetaineeSessionRow(Base):
+    """A detainee put in front of a unit for one hearing, as attested by a facility officer."""
+
+    __tablename__ = "detainee_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(String(32), index=True)
+    hearing_id: Mapped[str] = mapped_column(String(128), index=True)
+    detainee_name: Mapped[str] = mapped_column(String(200))
+    detainee_iin: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    attested_by_user: Mapped[str] = mapped_column(String(128))
+    attested_by_name: Mapped[str] = mapped_column(String(200))
+    attested_by_iin: Mapped[str] = mapped_column(String(12))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

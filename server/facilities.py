@@ -1,0 +1,207 @@
+"""Detention-facility video units and detainee sessions.
+
+Each unit (kiosk) has an endpoint account: an id and a secret it keeps; only
+the secret's hash is stored. A facility officer, signed in with EDS and listed
+in the court directory for that facility, starts a detainee's session for one
+hearing on one unit. The detainee's identity is what the officer attests, and
+the record keeps who attested it and when.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from server.auth.revocation import RevocationList
+from server.auth.tokens import SessionClaims, TokenIssuer
+from server.db.database import Database
+from server.db.schema import DetaineeSessionRow, FacilityEndpointRow
+from server.directory import CourtDirectory, StaffRole
+from server.errors import CodedError
+from server.hearings import HearingRegistry
+from server.roles import ProceduralRole, grants_for
+
+
+class FacilityError(CodedError):
+    """A facility request was refused."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: str
+    facility: str
+    unit: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class DetaineeSession:
+    id: str
+    endpoint_id: str
+    hearing_id: str
+    detainee_name: str
+    detainee_iin: str | None
+    attested_by_user: str
+    attested_by_name: str
+    attested_by_iin: str
+    started_at: datetime
+    ended_at: datetime | None
+
+    @property
+    def participant_id(self) -> str:
+        return f"det-{self.id[:16]}"
+
+    @classmethod
+    def from_row(cls, row: DetaineeSessionRow) -> DetaineeSession:
+        return cls(
+            id=row.id,
+            endpoint_id=row.endpoint_id,
+            hearing_id=row.hearing_id,
+            detainee_name=row.detainee_name,
+            detainee_iin=row.detainee_iin,
+            attested_by_user=row.attested_by_user,
+            attested_by_name=row.attested_by_name,
+            attested_by_iin=row.attested_by_iin,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+        )
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class FacilityService:
+    def __init__(
+        self,
+        db: Database,
+        directory: CourtDirectory,
+        hearings: HearingRegistry,
+        issuer: TokenIssuer,
+        revocations: RevocationList,
+    ) -> None:
+        self.db = db
+        self.directory = directory
+        self.hearings = hearings
+        self.issuer = issuer
+        self.revocations = revocations
+
+    async def register_endpoint(self, facility: str, unit: str) -> tuple[Endpoint, str]:
+        """A new unit; returns it and its credential ``<id>.<secret>`` (shown once)."""
+        endpoint_id = uuid.uuid4().hex
+        secret = secrets.token_urlsafe(32)
+        async with self.db.session() as session:
+            session.add(
+                FacilityEndpointRow(
+                    id=endpoint_id, facility=facility, unit=unit, secret_hash=_hash(secret)
+                )
+            )
+        return Endpoint(endpoint_id, facility, unit, True), f"{endpoint_id}.{secret}"
+
+    async def authenticate(self, credential: str) -> Endpoint:
+        endpoint_id, _, secret = credential.partition(".")
+        async with self.db.session() as session:
+            row = await session.get(FacilityEndpointRow, endpoint_id) if endpoint_id else None
+            # Compare even when the id is unknown, so timing does not tell ids apart.
+            expected = row.secret_hash if row is not None else _hash("")
+            if not hmac.compare_digest(expected, _hash(secret)) or row is None or not row.active:
+                raise FacilityError("endpoint_unknown", "this video unit is not registered")
+            return Endpoint(row.id, row.facility, row.unit, row.active)
+
+    async def start_session(
+        self,
+        officer: SessionClaims,
+        *,
+        endpoint_id: str,
+        hearing_id: str,
+        detainee_name: str,
+        detainee_iin: str | None,
+    ) -> DetaineeSession:
+        entry = await self.directory.find_by_iin(officer.iin)
+        if entry is None or StaffRole.FACILITY_OFFICER not in entry.roles:
+            raise FacilityError("forbidden", "only a facility officer may start a session")
+        hearing = self.hearings.get(hearing_id)
+        if hearing is None:
+            raise FacilityError("hearing_not_found", "no such hearing")
+        if hearing.closed:
+            raise FacilityError("hearing_closed", "the hearing is closed")
+        async with self.db.session() as session:
+            endpoint = await session.get(FacilityEndpointRow, endpoint_id)
+            if endpoint is None or not endpoint.active:
+                raise FacilityError("endpoint_unknown", "no such video unit")
+            if endpoint.facility != entry.court:
+                raise FacilityError("forbidden", "this video unit belongs to another facility")
+            busy = await session.scalar(
+                select(DetaineeSessionRow).where(
+                    DetaineeSessionRow.endpoint_id == endpoint_id,
+                    DetaineeSessionRow.ended_at.is_(None),
+                )
+            )
+            if busy is not None:
+                raise FacilityError("endpoint_busy", "a session is already running on this unit")
+            row = DetaineeSessionRow(
+                id=uuid.uuid4().hex,
+                endpoint_id=endpoint_id,
+                hearing_id=hearing_id,
+                detainee_name=detainee_name,
+                detainee_iin=detainee_iin,
+                attested_by_user=officer.sub,
+                attested_by_name=entry.full_name,
+                attested_by_iin=officer.iin,
+                started_at=datetime.now(UTC),
+            )
+            session.add(row)
+            return DetaineeSession.from_row(row)
+
+    async def end_session(self, officer: SessionClaims, session_id: str) -> DetaineeSession:
+        entry = await self.directory.find_by_iin(officer.iin)
+        if entry is None or StaffRole.FACILITY_OFFICER not in entry.roles:
+            raise FacilityError("forbidden", "only a facility officer may end a session")
+        async with self.db.session() as session:
+            row = await session.get(DetaineeSessionRow, session_id)
+            endpoint = await session.get(FacilityEndpointRow, row.endpoint_id) if row else None
+            if row is None or endpoint is None or endpoint.facility != entry.court:
+                raise FacilityError("not_found", "no such session at your facility")
+            row.ended_at = row.ended_at or datetime.now(UTC)
+            ended = DetaineeSession.from_row(row)
+        self.revocations.revoke_participant(ended.hearing_id, ended.participant_id)
+        return ended
+
+    async def token_for(self, endpoint: Endpoint) -> tuple[DetaineeSession, str]:
+        """The hearing token for the detainee now in front of ``endpoint``."""
+        async with self.db.session() as session:
+            row = await session.scalar(
+                select(DetaineeSessionRow).where(
+                    DetaineeSessionRow.endpoint_id == endpoint.id,
+                    DetaineeSessionRow.ended_at.is_(None),
+                )
+            )
+            if row is None:
+                raise FacilityError("no_session", "no session has been started on this unit")
+            current = DetaineeSession.from_row(row)
+        hearing = self.hearings.get(current.hearing_id)
+        if hearing is None or hearing.closed:
+            raise FacilityError("hearing_closed", "the hearing is closed")
+        token = self.issuer.issue(
+            hearing=current.hearing_id,
+            participant_id=current.participant_id,
+            name=current.detainee_name,
+            role=str(ProceduralRole.DETAINEE),
+            grants=grants_for(ProceduralRole.DETAINEE),
+        )
+        return current, token
+
+    async def sessions_for(self, hearing_id: str) -> list[DetaineeSession]:
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(DetaineeSessionRow)
+                .where(DetaineeSessionRow.hearing_id == hearing_id)
+                .order_by(DetaineeSessionRow.started_at)
+            )
+            return [DetaineeSession.from_row(r) for r in rows]

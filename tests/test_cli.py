@@ -1,0 +1,55 @@
+"""The tyndau command, run as a person would run it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def tyndau(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_directory_and_units_from_the_command_line(tmp_path) -> None:
+    added = tyndau(
+        "users",
+        "add",
+        "--iin",
+        "800101300111",
+        "--name",
+        "Серікова Әлия",
+        "--role",
+        "judge",
+        data_dir=tmp_path,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "Серікова Әлия (800101300111): judge" in added.stdout
+    bad = tyndau("users", "add", "--iin", "12", "--name", "X", data_dir=tmp_path)
+    assert bad.returncode != 0
+    assert "12 digits" in bad.stderr
+    unit = tyndau("facility", "add-unit", "--facility", "СИЗО-1", "--unit", "3", data_dir=tmp_path)
+    assert unit.returncode == 0, unit.stderr
+    assert "credential" in unit.stdout
+
+
+def test_token_command_mints_a_verifiable_token(tmp_path) -> None:
+    minted = tyndau(
+        "token",
+        "--hearing",
+        "demo",
+        "--participant",
+        "p1",
+        "--name",
+        "Айгүл",
+        "--role",
+        "lawyer",
+        data_dir=tmp_path,
+    )
+    assert minted.returncode == 0, minted.stderr
+    assert minted.stdout.count(".") == 2

@@ -1,0 +1,146 @@
+// The server's login API (EDS sign-in and session tokens).
+//
+//   POST /api/auth/challenge            -> {nonce, expires_at}
+//   POST /api/auth/eds {cms}            -> {token, expires_at, user_id, person, roles}
+//   POST /api/auth/refresh  (Bearer)    -> {token, expires_at}
+//   POST /api/auth/logout   (Bearer)    -> {ok: true}
+//   GET  /api/me            (Bearer)    -> {user_id, iin, name, roles}
+//
+// A refusal `{"error": {code, message}}` becomes a TyndauError with that code
+// and `.status`; no answer at all is `connection_failed`, an answer of the
+// wrong shape `bad_response`.
+
+import { TyndauError } from "./errors.js";
+
+function fallbackCode(status) {
+  if (status === 401) return "unauthorized";
+  if (status === 404) return "not_found";
+  if (status === 413) return "payload_too_large";
+  if (status === 429) return "rate_limited";
+  if (status >= 500) return "internal_error";
+  return "unknown";
+}
+
+function refusal(status, data) {
+  const error = data && typeof data === "object" ? data.error : null;
+  const code =
+    error && typeof error.code === "string" && /^[a-z0-9_]+$/.test(error.code)
+      ? error.code
+      : fallbackCode(status);
+  const message = error && typeof error.message === "string" ? error.message : `HTTP ${status}`;
+  const err = new TyndauError(code, message);
+  err.status = status;
+  err.serverMessage = error && typeof error.message === "string" ? error.message : "";
+  return err;
+}
+
+async function call(method, path, { token = null, body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const init = { method, headers, cache: "no-store", credentials: "same-origin" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (cause) {
+    throw new TyndauError("connection_failed", `${method} ${path}: no answer`, { cause });
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw refusal(response.status, data);
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new TyndauError("bad_response", `${method} ${path}: not a JSON object`);
+  }
+  return data;
+}
+
+const isText = (value) => typeof value === "string" && value.trim() !== "";
+
+function need(condition, what) {
+  if (!condition) throw new TyndauError("bad_response", what);
+}
+
+export async function requestChallenge() {
+  const data = await call("POST", "/api/auth/challenge");
+  need(isText(data.nonce), "challenge without a nonce");
+  return { nonce: data.nonce.trim(), expiresAt: data.expires_at };
+}
+
+// `person` and `roles` are normalised: strings (possibly empty), an array.
+export async function loginWithCms(cms) {
+  const data = await call("POST", "/api/auth/eds", { body: { cms } });
+  need(isText(data.token), "login without a token");
+  need(!Number.isNaN(Date.parse(data.expires_at)), "login without a valid expires_at");
+  const person = data.person && typeof data.person === "object" ? data.person : {};
+  return {
+    token: data.token,
+    expiresAt: data.expires_at,
+    userId: isText(data.user_id) ? data.user_id : "",
+    person: normalisePerson(person),
+    roles: normaliseRoles(data.roles),
+  };
+}
+
+export async function refreshSession(token) {
+  const data = await call("POST", "/api/auth/refresh", { token });
+  need(isText(data.token), "refresh without a token");
+  need(!Number.isNaN(Date.parse(data.expires_at)), "refresh without a valid expires_at");
+  return { token: data.token, expiresAt: data.expires_at };
+}
+
+// An invitation link's code for a hearing token; `sessionToken` when the
+// invitation is bound to a person (EDS sign-in first).
+export async function redeemInvitation(code, sessionToken = null) {
+  const data = await call("POST", "/api/invitations/redeem", {
+    token: sessionToken,
+    body: { code },
+  });
+  if (typeof data.token !== "string" || !data.token) {
+    throw new TyndauError("bad_response", "redeem: no token");
+  }
+  return data;
+}
+
+export async function logout(token) {
+  await call("POST", "/api/auth/logout", { token });
+}
+
+export async function fetchMe(token) {
+  const data = await call("GET", "/api/me", { token });
+  return {
+    userId: isText(data.user_id) ? data.user_id : "",
+    iin: isText(data.iin) ? data.iin : "",
+    name: isText(data.name) ? data.name : "",
+    roles: normaliseRoles(data.roles),
+  };
+}
+
+const PERSON_FIELDS = [
+  "iin",
+  "bin",
+  "name",
+  "surname",
+  "given_name",
+  "patronymic",
+  "organization",
+  "holder_kind",
+];
+
+export function normalisePerson(person) {
+  const out = {};
+  for (const field of PERSON_FIELDS) {
+    out[field] = person && typeof person[field] === "string" ? person[field].trim() : "";
+  }
+  return out;
+}
+
+export function normaliseRoles(roles) {
+  return Array.isArray(roles) ? roles.filter((r) => typeof r === "string" && r !== "") : [];
+}
