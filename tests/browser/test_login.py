@@ -860,3 +860,39 @@ def test_fake_ncalayer_requires_a_signer_to_sign() -> None:
     with pytest.raises(ValueError, match="signs"):
         FakeNcaLayer(mode="basics_missing")
     assert re.fullmatch(r"wss://127\.0\.0\.1:13579/", FakeNcaLayer(mode="cancel").url)
+
+
+async def test_eds_sign_in_against_the_real_server(
+    browser: Browser,
+    tyndau: Any,
+    ncalayer: StartNcaLayer,
+    cms_signer: Callable[[bytes], str],
+    artifacts: Path,
+) -> None:
+    """No canned answers: the Tyndau server checks the test PKI's GOST signature and its CRL."""
+    from support.eds_login import verifier_for
+    from support.nca_pki import GOST512, IIN_INDIVIDUAL, pki
+
+    tyndau.ctx.eds = verifier_for(pki(GOST512))
+    await tyndau.ctx.directory.upsert(
+        iin=IIN_INDIVIDUAL, full_name="Тестов Тест Тестович", roles=["judge"]
+    )
+    fake = await ncalayer("normal", sign=cms_signer)
+    context = await browser.new_context(**DESKTOP)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{tyndau.url}/login")
+    await page.click("#btn-sign-in")
+    await page.wait_for_selector("body[data-state=signed-in]", timeout=20_000)
+    assert fake.errors == []
+    body = await page.locator("body").inner_text()
+    assert "ТЕСТОВ ТЕСТ" in body  # the name the certificate carries
+    assert "судья" in body.lower()
+    stored = json.loads(await page.evaluate(f"sessionStorage.getItem('{STORAGE_KEY}')"))
+    claims = tyndau.ctx.verifier.verify_session(stored["token"])
+    assert claims.iin == IIN_INDIVIDUAL
+    assert claims.roles == ("judge",)
+    await page.screenshot(path=str(artifacts / "login-real-server-signed-in.png"))
+    assert errors == []
+    await context.close()
