@@ -24,6 +24,7 @@ LIFECYCLE: web.AppKey[dict[str, bool]] = web.AppKey("lifecycle", dict)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEB_CLIENT_DIR = REPO_ROOT / "web_client"
+OPENAPI_SPEC = REPO_ROOT / "docs" / "openapi.yaml"
 SOCKETIO_CLIENT = WEB_CLIENT_DIR / "node_modules/socket.io-client/dist/socket.io.esm.min.js"
 
 CONTENT_SECURITY_POLICY = (
@@ -72,6 +73,10 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_CLIENT_DIR / "index.html", headers={"Cache-Control": "no-store"})
 
 
+async def openapi_spec(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(OPENAPI_SPEC, headers={"Content-Type": "application/yaml"})
+
+
 async def login_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_CLIENT_DIR / "login.html", headers={"Cache-Control": "no-store"})
 
@@ -113,6 +118,7 @@ def create_app(
     app.router.add_get("/", index)
     app.router.add_get("/join", index)
     app.router.add_get("/login", login_page)
+    app.router.add_get("/api/openapi.yaml", openapi_spec)
     register_api(app, ctx)
     app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
     if WEB_CLIENT_DIR.exists():

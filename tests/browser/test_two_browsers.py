@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page
+from support.eds_login import api
 from support.server_process import DemoServer
 
 pytestmark = pytest.mark.browser
@@ -78,3 +79,31 @@ async def test_judge_and_lawyer_on_a_phone_see_each_other(
         '.tile[data-participant-id="lawyer"]', state="detached", timeout=15_000
     )
     assert judge.errors == []  # type: ignore[attr-defined]
+
+
+async def test_an_invitation_link_opens_the_hearing(tyndau, browser: Browser) -> None:
+    """A witness opens the link from the SMS on a phone and is in the hearing."""
+    secretary, _ = tyndau.ctx.issuer.issue_session(
+        user_id="sec", iin="850505400123", name="Хатшы", roles=["secretary"]
+    )
+    status, created = await api(
+        tyndau.url,
+        "POST",
+        "/api/hearings/hearing-a/invitations",
+        json={"role": "witness", "name": "Куәгер Сәуле"},
+        token=secretary,
+    )
+    assert status == 201, created
+    link = f"{tyndau.url}/join#invite=" + created["link"].split("#invite=", 1)[1]
+    page = await open_link(browser, link, **PHONE)
+    await page.wait_for_selector("body[data-state=joined]", timeout=20_000)
+    assert "#token=" in page.url  # the code was traded for a hearing token
+    assert "Куәгер Сәуле" in await page.locator("#whoami-name").inner_text()
+    assert "7599-23-00-1/1234" in await page.locator("#hearing-id").inner_text()
+    roster = tyndau.ctx.hearings.roster("hearing-a")
+    assert [p.role for p in roster.values()] == ["witness"]
+    # The same link, withdrawn, no longer opens anything.
+    await api(tyndau.url, "DELETE", f"/api/invitations/{created['id']}", token=secretary)
+    again = await open_link(browser, link, **PHONE)
+    await again.wait_for_selector("body[data-error=invitation_revoked]", timeout=20_000)
+    assert page.errors == []  # type: ignore[attr-defined]
