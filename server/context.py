@@ -47,6 +47,7 @@ class ServerContext:
     async def start(self) -> None:
         """Bring up what needs the event loop: the database schema, CRL refreshes."""
         await self.db.upgrade()
+        await self.revocations.load()
         if not self.settings.eds_trust_anchors:
             log.warning("eds_login_disabled", reason="no TYNDAU_EDS_TRUST_ANCHORS configured")
         if self.settings.eds_crl_urls or self.settings.eds_crl_files:
@@ -68,8 +69,8 @@ class ServerContext:
     def build(cls, settings: Settings, keys: KeyRing | None = None) -> ServerContext:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         keys = keys or KeyRing.load_or_create(settings.data_dir / "keys")
-        revocations = RevocationList()
         db = Database(settings.effective_database_url)
+        revocations = RevocationList(db)
         directory = CourtDirectory(db)
         crls = CrlStore(settings.eds_crl_files, settings.eds_crl_urls)
         eds = (

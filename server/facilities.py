@@ -170,7 +170,7 @@ class FacilityService:
                 raise FacilityError("not_found", "no such session at your facility")
             row.ended_at = row.ended_at or datetime.now(UTC)
             ended = DetaineeSession.from_row(row)
-        self.revocations.revoke_participant(ended.hearing_id, ended.participant_id)
+        await self.revocations.revoke_participant(ended.hearing_id, ended.participant_id)
         return ended
 
     async def token_for(self, endpoint: Endpoint) -> tuple[DetaineeSession, str]:

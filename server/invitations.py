@@ -181,7 +181,7 @@ class InvitationService:
                 raise InvitationError("invitation_unknown", "no such invitation")
             row.revoked_at = row.revoked_at or datetime.now(UTC)
             invitation = Invitation.from_row(row)
-        self.revocations.revoke_participant(invitation.hearing_id, invitation.participant_id)
+        await self.revocations.revoke_participant(invitation.hearing_id, invitation.participant_id)
         return invitation
 
     async def for_hearing(self, hearing_id: str) -> list[Invitation]:

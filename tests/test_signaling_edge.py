@@ -79,7 +79,7 @@ async def test_revocation_is_checked_on_every_reconnect(tyndau) -> None:
     await client.connect()
     await client.join()
     await client.close()
-    tyndau.ctx.revocations.revoke_participant("hearing-a", "witness")
+    await tyndau.ctx.revocations.revoke_participant("hearing-a", "witness")
     assert await refusal_code(tyndau.url, {"token": token}) == "token_revoked"
     refreshed = tyndau.token("witness", role="witness")
     assert await refusal_code(tyndau.url, {"token": refreshed}) == "token_revoked"

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from server.auth.keys import KeyRing, SigningKey
 from server.auth.revocation import RevocationList
 from server.auth.tokens import Grants, TokenError, TokenIssuer, TokenVerifier
+from server.context import ServerContext
+from server.settings import Settings
 
 AUD = "tyndau-hearing"
 ISS = "tyndau"
@@ -173,16 +175,16 @@ def test_missing_hearing_claims(ring: KeyRing, verifier: TokenVerifier) -> None:
     assert refusal(verifier, token) == "token_invalid"
 
 
-def test_revoked_token_and_revoked_participant(
+async def test_revoked_token_and_revoked_participant(
     issuer: TokenIssuer, verifier: TokenVerifier, revocations: RevocationList
 ) -> None:
     token = mint(issuer)
     claims = verifier.verify(token)
-    revocations.revoke_token(claims.jti, claims.exp)
+    await revocations.revoke_token(claims.jti, claims.exp)
     assert refusal(verifier, token) == "token_revoked"
     fresh = mint(issuer)
     assert verifier.verify(fresh).sub == "p1"
-    revocations.revoke_participant("h1", "p1")
+    await revocations.revoke_participant("h1", "p1")
     # A refreshed token for the removed participant is refused too.
     assert refusal(verifier, mint(issuer)) == "token_revoked"
     assert verifier.verify(mint(issuer, participant_id="p2")).sub == "p2"
@@ -279,3 +281,22 @@ def test_session_tokens_refresh_within_the_max_age(
             now=now + issuer.session_max_age_seconds,
         )
     assert info.value.code == "session_too_old"
+
+
+async def test_revocations_survive_a_restart(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    first = ServerContext.build(settings)
+    await first.start()
+    token = first.issuer.issue(
+        hearing="h1", participant_id="p1", name="P", role="witness", grants=Grants()
+    )
+    await first.revocations.revoke_participant("h1", "p1")
+    await first.stop()
+    again = ServerContext.build(settings)
+    await again.start()
+    try:
+        with pytest.raises(TokenError) as info:
+            again.verifier.verify(token)
+        assert info.value.code == "token_revoked"
+    finally:
+        await again.stop()

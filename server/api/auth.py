@@ -117,14 +117,14 @@ class AuthRoutes:
             roles=roles,
             auth_time=claims.auth_time,
         )
-        self.ctx.revocations.revoke_token(claims.jti, claims.exp)
+        await self.ctx.revocations.revoke_token(claims.jti, claims.exp)
         return web.json_response(
             {"token": token, "expires_at": _iso(expires)}, headers={"Cache-Control": "no-store"}
         )
 
     async def logout(self, request: web.Request) -> web.Response:
         claims = session_from(request, self.ctx)
-        self.ctx.revocations.revoke_token(claims.jti, claims.exp)
+        await self.ctx.revocations.revoke_token(claims.jti, claims.exp)
         log.info("logout", user=claims.sub)
         return web.json_response({"ok": True})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
@@ -91,3 +91,16 @@ class DetaineeSessionRow(Base):
     attested_by_iin: Mapped[str] = mapped_column(String(12))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RevocationRow(Base):
+    """A revoked token id (``kind`` token) or participant of a hearing (``kind`` participant)."""
+
+    __tablename__ = "revocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    hearing_id: Mapped[str] = mapped_column(String(128), default="")
+    subject: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
