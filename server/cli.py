@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from server.app import create_app
+from server.auth import keys
 from server.auth.tokens import Grants
 from server.context import ServerContext
 from server.demo import create_demo_hearing
@@ -119,6 +120,21 @@ def add_unit(args: argparse.Namespace) -> int:
     return 0
 
 
+def manage_keys(args: argparse.Namespace) -> int:
+    """List, rotate or retire the token signing keys in the data directory."""
+    directory = _settings(args).data_dir / "keys"
+    if args.keys_command == "rotate":
+        key = keys.rotate(directory)
+        print(f"new signing key {key.kid}: restart each node to sign with it")
+    elif args.keys_command == "retire":
+        keys.retire(directory, args.kid)
+        print(f"retired {args.kid}")
+    ring = keys.KeyRing.load_or_create(directory)
+    for kid in ring.kids():
+        print(f"{kid}{'  (signs)' if kid == ring.current.kid else ''}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tyndau", description="Tyndau video hearing server")
     parser.add_argument("--config", type=Path, help="TOML settings file")
@@ -151,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_add.add_argument("--licence", help="a lawyer's licence number")
     p_add.add_argument("--deactivate", action="store_true")
     p_add.set_defaults(func=add_user, host=None, port=None)
+
+    p_keys = sub.add_parser("keys", help="token signing keys")
+    keys_sub = p_keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("list", help="the keys; the newest signs")
+    keys_sub.add_parser("rotate", help="add a new signing key (old ones keep verifying)")
+    p_retire = keys_sub.add_parser("retire", help="remove an old key")
+    p_retire.add_argument("kid")
+    p_keys.set_defaults(func=manage_keys, host=None, port=None)
 
     p_facility = sub.add_parser("facility", help="detention-facility video units")
     facility_sub = p_facility.add_subparsers(dest="facility_command", required=True)

@@ -5,6 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+from server.auth.tokens import TokenError
+from server.context import ServerContext
+from server.settings import Settings
+
 
 def tyndau(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -53,3 +59,34 @@ def test_token_command_mints_a_verifiable_token(tmp_path) -> None:
     )
     assert minted.returncode == 0, minted.stderr
     assert minted.stdout.count(".") == 2
+
+
+def test_key_rotation_keeps_old_tokens_valid_until_the_old_key_retires(tmp_path) -> None:
+    def context() -> ServerContext:
+        return ServerContext.build(Settings(data_dir=tmp_path))
+
+    old = tyndau(
+        "token",
+        "--hearing",
+        "h",
+        "--participant",
+        "p",
+        "--name",
+        "N",
+        "--role",
+        "lawyer",
+        data_dir=tmp_path,
+    ).stdout.strip()
+    old_kid = context().keys.current.kid
+    rotated = tyndau("keys", "rotate", data_dir=tmp_path)
+    assert rotated.returncode == 0, rotated.stderr
+    restarted = context()
+    assert restarted.keys.current.kid != old_kid
+    assert restarted.verifier.verify(old).sub == "p"  # nobody is logged out by a rotation
+    retired = tyndau("keys", "retire", old_kid, data_dir=tmp_path)
+    assert retired.returncode == 0, retired.stderr
+    with pytest.raises(TokenError):
+        context().verifier.verify(old)
+    refused = tyndau("keys", "retire", context().keys.current.kid, data_dir=tmp_path)
+    assert refused.returncode == 2
+    assert "currently signs" in refused.stderr

@@ -116,6 +116,27 @@ class KeyRing:
         return cls(keys)
 
 
+def rotate(directory: Path) -> SigningKey:
+    """Add a new key: it signs from the next start on; older keys keep verifying."""
+    ring = KeyRing.load_or_create(directory)
+    key = SigningKey.generate()
+    write_private_key(directory / f"{key.kid}.pem", key)
+    # Order is by modification time; make the new key strictly the newest.
+    newest = max(p.stat().st_mtime for p in directory.glob("*.pem"))
+    os.utime(directory / f"{key.kid}.pem", (newest + 1, newest + 1))
+    ring.add(key)
+    return key
+
+
+def retire(directory: Path, kid: str) -> None:
+    """Remove a key once no token it signed can still be valid (after the token TTL)."""
+    ring = KeyRing.load_or_create(directory)
+    if ring.get(kid) is None:
+        raise ValueError(f"no key {kid}")
+    ring.retire(kid)  # refuses the signing key
+    (directory / f"{kid}.pem").unlink()
+
+
 def write_private_key(path: Path, key: SigningKey) -> None:
     """Write a key as unencrypted PKCS#8 PEM readable by the owner only."""
     pem = key.private_key.private_bytes(
