@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import structlog
@@ -79,45 +80,50 @@ def issue_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_user(args: argparse.Namespace) -> int:
-    """Put a person into the court directory (or update them)."""
+def _with_database(
+    args: argparse.Namespace, work: Callable[[ServerContext], Awaitable[None]]
+) -> int:
+    """Run ``work`` against the server's database (migrated first), offline."""
 
     async def run() -> None:
         ctx = ServerContext.build(_settings(args))
         await ctx.db.upgrade()
         try:
-            entry = await ctx.directory.upsert(
-                iin=args.iin,
-                full_name=args.name,
-                roles=[StaffRole(r) for r in args.role],
-                court=args.court,
-                lawyer_licence=args.licence,
-                active=not args.deactivate,
-            )
+            await work(ctx)
         finally:
             await ctx.db.close()
-        roles = ", ".join(entry.roles) or "none"
-        print(f"{entry.full_name} ({entry.iin}): {roles}; active={entry.active}")
 
     asyncio.run(run())
     return 0
+
+
+def add_user(args: argparse.Namespace) -> int:
+    """Put a person into the court directory (or update them)."""
+
+    async def work(ctx: ServerContext) -> None:
+        entry = await ctx.directory.upsert(
+            iin=args.iin,
+            full_name=args.name,
+            roles=[StaffRole(r) for r in args.role],
+            court=args.court,
+            lawyer_licence=args.licence,
+            active=not args.deactivate,
+        )
+        roles = ", ".join(entry.roles) or "none"
+        print(f"{entry.full_name} ({entry.iin}): {roles}; active={entry.active}")
+
+    return _with_database(args, work)
 
 
 def add_unit(args: argparse.Namespace) -> int:
     """Register a facility video unit and print its credential (shown once)."""
 
-    async def run() -> None:
-        ctx = ServerContext.build(_settings(args))
-        await ctx.db.upgrade()
-        try:
-            endpoint, credential = await ctx.facilities.register_endpoint(args.facility, args.unit)
-        finally:
-            await ctx.db.close()
+    async def work(ctx: ServerContext) -> None:
+        endpoint, credential = await ctx.facilities.register_endpoint(args.facility, args.unit)
         print(f"unit {endpoint.unit} at {endpoint.facility}: id {endpoint.id}")
         print(f"credential (configure the kiosk with it; it is not shown again): {credential}")
 
-    asyncio.run(run())
-    return 0
+    return _with_database(args, work)
 
 
 def manage_keys(args: argparse.Namespace) -> int:

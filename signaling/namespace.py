@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from server.auth.tokens import HearingClaims, TokenError
 from server.context import ServerContext
-from server.errors import CodedError
+from server.errors import CodedError, invalid_payload
 from server.hearings import Participant
 from server.sfu.session import MediaSession
 from signaling.errors import SignalingError
@@ -161,11 +161,7 @@ class HearingNamespace(socketio.AsyncNamespace):
         try:
             return model.model_validate(payload)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'payload'}: {err['msg']}"
-                for err in exc.errors(include_url=False, include_input=False)[:5]
-            )
-            raise SignalingError("invalid_payload", problems) from exc
+            raise invalid_payload(exc) from exc
 
     async def _refuse(self, sid: str, event: str, exc: CodedError) -> dict[str, Any]:
         SignalingStats.bump(self.stats.event_errors, exc.code)

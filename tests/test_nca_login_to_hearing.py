@@ -31,15 +31,13 @@ if datetime.now(UTC) >= datetime(2027, 2, 7, tzinfo=UTC):
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        ice_host_addresses=["127.0.0.1"],
-        log_format="console",
-        log_level="warning",
-        eds_trust_anchors=[GOST / "root_test_gost_2022.cer"],
-        eds_intermediates=[GOST / "nca_gost2022_test.cer"],
-        eds_crl_files=[GOST / "nca_gost2022_test.crl"],
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "eds_trust_anchors": [GOST / "root_test_gost_2022.cer"],
+            "eds_intermediates": [GOST / "nca_gost2022_test.cer"],
+            "eds_crl_files": [GOST / "nca_gost2022_test.crl"],
+        }
     )
 
 

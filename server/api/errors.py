@@ -8,7 +8,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from server.errors import CodedError
+from server.errors import CodedError, invalid_payload
 
 log = structlog.get_logger(__name__)
 
@@ -77,11 +77,7 @@ async def read_json(request: web.Request, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
-            for err in exc.errors(include_url=False, include_input=False)[:5]
-        )
-        raise CodedError("invalid_payload", problems) from exc
+        raise invalid_payload(exc, "body") from exc
 
 
 def bearer_token(request: web.Request) -> str | None:

@@ -39,12 +39,18 @@ def demo_server(tmp_path: Path) -> Iterator[DemoServer]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+def chromium_args() -> list[str]:
+    """Command-line switches for Chromium; a test module may override this fixture."""
+    return CHROMIUM_ARGS
+
+
+@pytest.fixture
+async def browser(chromium_args: list[str]) -> AsyncIterator[Browser]:
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - one stat before the browser starts
         pytest.fail(f"{CHROMIUM} is missing: ./scripts/test.sh installs Debian's chromium")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=chromium_args
         )
         try:
             yield browser

@@ -33,7 +33,8 @@ from urllib.parse import urlparse
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, Page, Route, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Route
+from support.devices import DESKTOP, PHONE
 from support.fake_ncalayer import (
     BASICS,
     COMMON_UTILS,
@@ -64,17 +65,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
-PHONE: dict[str, Any] = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-    "user_agent": (
-        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
-        "(KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
-    ),
-}
 LANGUAGES = ("kk", "ru", "en")
 STORAGE_KEY = "tyndau.session"
 CANNED_TOKEN = "canned-session-1"  # what the canned login answer hands out
@@ -299,23 +289,8 @@ def refusal(code: str, message: str = "refused") -> dict[str, Any]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - one stat before the browser starts
-        pytest.fail(f"{CHROMIUM} is missing: ./scripts/test.sh installs Debian's chromium")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-@pytest.fixture
-def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
+def chromium_args() -> list[str]:
+    return CHROMIUM_ARGS
 
 
 StartNcaLayer = Callable[..., Awaitable[FakeNcaLayer]]

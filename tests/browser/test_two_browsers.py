@@ -7,21 +7,11 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page
+from support.devices import PHONE
 from support.eds_login import api
 from support.server_process import DemoServer
 
 pytestmark = pytest.mark.browser
-
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-    "user_agent": (
-        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
-        "(KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
-    ),
-}
 
 REMOTE_FRAMES = """() => [...document.querySelectorAll('video[data-remote]')]
     .map(v => v.getVideoPlaybackQuality().totalVideoFrames)"""
