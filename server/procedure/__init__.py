@@ -1,0 +1,1 @@
+"""Hearing procedure: the state machine, who may do what, the waiting room, the protocol."""
