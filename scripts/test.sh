@@ -5,8 +5,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib/setup.sh"
 cd "$ROOT"
 # chromium: browser end-to-end tests (Playwright drives Debian's /usr/bin/chromium);
-# fonts: Kazakh and Russian text renders in screenshots.
-apt_install_missing chromium fonts-noto-core ca-certificates
+# fonts: Kazakh and Russian text renders in screenshots;
+# postgresql: the database tests also run on a throwaway PostgreSQL server
+# (tests/support/postgres.py starts it from /usr/lib/postgresql/*/bin).
+apt_install_missing chromium fonts-noto-core ca-certificates postgresql
 ensure_venv test
 ensure_web_client
 log "ruff"

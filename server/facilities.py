@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server.auth.revocation import RevocationList
 from server.auth.tokens import SessionClaims, TokenIssuer
 from server.db.database import Database
-from server.db.schema import DetaineeSessionRow, FacilityEndpointRow
+from server.db.schema import DetaineeSessionRow, FacilityEndpointRow, as_utc
 from server.directory import CourtDirectory, StaffRole
 from server.errors import CodedError
 from server.hearings import HearingRegistry
@@ -68,8 +69,8 @@ class DetaineeSession:
             attested_by_user=row.attested_by_user,
             attested_by_name=row.attested_by_name,
             attested_by_iin=row.attested_by_iin,
-            started_at=row.started_at,
-            ended_at=row.ended_at,
+            started_at=as_utc(row.started_at),
+            ended_at=as_utc(row.ended_at) if row.ended_at else None,
         )
 
 
@@ -157,6 +158,12 @@ class FacilityService:
                 started_at=datetime.now(UTC),
             )
             session.add(row)
+            try:
+                await session.flush()
+            except IntegrityError as exc:  # another officer started one this very moment
+                raise FacilityError(
+                    "endpoint_busy", "a session is already running on this unit"
+                ) from exc
             return DetaineeSession.from_row(row)
 
     async def end_session(self, officer: SessionClaims, session_id: str) -> DetaineeSession:

@@ -14,12 +14,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.auth.revocation import RevocationList
 from server.auth.tokens import SessionClaims, TokenIssuer
 from server.db.database import Database
-from server.db.schema import InvitationRow
+from server.db.schema import InvitationRow, as_utc
 from server.errors import CodedError
 from server.hearings import HearingRegistry
 from server.roles import INVITABLE, ProceduralRole, grants_for
@@ -54,8 +54,8 @@ class Invitation:
             role=ProceduralRole(row.role),
             name=row.name,
             iin=row.iin,
-            valid_from=_aware(row.valid_from),
-            valid_until=_aware(row.valid_until),
+            valid_from=as_utc(row.valid_from),
+            valid_until=as_utc(row.valid_until),
             revoked=row.revoked_at is not None,
         )
 
@@ -64,11 +64,6 @@ class Invitation:
 class Redeemed:
     invitation: Invitation
     token: str
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; they were stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _hash(code: str) -> str:
@@ -159,7 +154,12 @@ class InvitationService:
                     raise InvitationError("eds_required", "sign in with your EDS to use this link")
                 if session.iin != invitation.iin:
                     raise InvitationError("wrong_person", "this invitation is for someone else")
-            row.redeemed_count += 1
+            # Counted in SQL: concurrent redeems must not overwrite each other's count.
+            await db_session.execute(
+                update(InvitationRow)
+                .where(InvitationRow.id == row.id)
+                .values(redeemed_count=InvitationRow.redeemed_count + 1)
+            )
         ttl = int(
             min(self.issuer.default_ttl_seconds, (invitation.valid_until - now).total_seconds())
         )

@@ -1,4 +1,4 @@
-"""The court directory, on the real database schema the migrations create."""
+"""The court directory, on the real database schema the migrations create (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from server.directory import CourtDirectory, StaffRole
 
 
 @pytest.fixture
-async def directory(tmp_path) -> CourtDirectory:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'tyndau.db'}")
+async def directory(database_url: str) -> CourtDirectory:
+    db = Database(database_url)
     await db.upgrade()
     await db.upgrade()  # idempotent: a restart does not migrate twice
     yield CourtDirectory(db)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from support.eds_login import api
@@ -14,22 +16,23 @@ FACILITY = "СИЗО-1 Астана"
 
 
 @pytest.fixture
-async def facility(tyndau):
-    ctx = tyndau.ctx
+async def facility(tyndau_db):
+    server = tyndau_db  # the running server, on SQLite and on PostgreSQL
+    ctx = server.ctx
     await ctx.directory.upsert(
         iin=OFFICER_IIN, full_name="Офицер Нұрлан", roles=["facility_officer"], court=FACILITY
     )
     await ctx.directory.upsert(
         iin="790101350222", full_name="Басқа Офицер", roles=["facility_officer"], court="СИЗО-2"
     )
-    tyndau.officer, _ = ctx.issuer.issue_session(
+    server.officer, _ = ctx.issuer.issue_session(
         user_id="officer-1", iin=OFFICER_IIN, name="Офицер Нұрлан", roles=["facility_officer"]
     )
-    tyndau.stranger, _ = ctx.issuer.issue_session(
+    server.stranger, _ = ctx.issuer.issue_session(
         user_id="officer-2", iin="790101350222", name="Басқа", roles=["facility_officer"]
     )
-    tyndau.endpoint, tyndau.credential = await ctx.facilities.register_endpoint(FACILITY, "Unit 3")
-    return tyndau
+    server.endpoint, server.credential = await ctx.facilities.register_endpoint(FACILITY, "Unit 3")
+    return server
 
 
 async def unit_token(facility, credential: str | None = None) -> tuple[int, dict]:
@@ -131,3 +134,13 @@ async def test_least_privilege(facility) -> None:
         token=facility.officer,
     )
     assert (status, body["error"]["code"]) == (404, "hearing_not_found")
+
+
+async def test_two_officers_at_once_start_one_session(facility) -> None:
+    """The database, not a check-then-insert, keeps one detainee per unit."""
+    results = await asyncio.gather(*(start(facility, facility.officer) for _ in range(6)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses.count(201) == 1, results
+    assert all(body["error"]["code"] == "endpoint_busy" for s, body in results if s != 201)
+    started = next(body for s, body in results if s == 201)
+    assert started["started_at"].endswith("+00:00")  # aware UTC on every database

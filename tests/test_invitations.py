@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,22 +10,24 @@ from support.eds_login import api, eds_login, signer_for, verifier_for
 from support.nca_pki import GOST512, IIN_EMPLOYEE, IIN_INDIVIDUAL, pki
 from test_signaling_edge import refusal_code
 
+from server.db.schema import InvitationRow
 from signaling.client import HearingClient
 
 SECRETARY_IIN = "850505400123"
 
 
 @pytest.fixture
-async def court(tyndau):
-    tyndau.ctx.eds = verifier_for(pki(GOST512))
-    await tyndau.ctx.directory.upsert(
+async def court(tyndau_db):
+    server = tyndau_db  # the running server, on SQLite and on PostgreSQL
+    server.ctx.eds = verifier_for(pki(GOST512))
+    await server.ctx.directory.upsert(
         iin=SECRETARY_IIN, full_name="Хатшы Айгерім", roles=["secretary"]
     )
-    token, _ = tyndau.ctx.issuer.issue_session(
+    token, _ = server.ctx.issuer.issue_session(
         user_id="sec-1", iin=SECRETARY_IIN, name="Хатшы Айгерім", roles=["secretary"]
     )
-    tyndau.secretary = token
-    return tyndau
+    server.secretary = token
+    return server
 
 
 async def invite(court, hearing: str = "hearing-a", **body: object) -> tuple[int, dict]:
@@ -153,3 +156,16 @@ async def test_observer_links_are_receive_only(court) -> None:
     with pytest.raises(Exception, match="forbidden"):
         await client.call("publish_offer", {"type": "offer", "sdp": "v=0"})
     await client.close()
+
+
+async def test_concurrent_redeems_are_all_counted_and_times_need_an_offset(court) -> None:
+    _, created = await invite(court)
+    code = code_of(created["link"])
+    results = await asyncio.gather(*(redeem(court, code) for _ in range(8)))
+    assert all(status == 200 for status, _ in results)
+    async with court.ctx.db.session() as session:
+        row = await session.get(InvitationRow, created["id"])
+        assert row is not None
+        assert row.redeemed_count == 8
+    status, body = await invite(court, valid_from="2026-12-01T09:00:00")
+    assert (status, body["error"]["code"]) == (400, "invalid_payload")

@@ -1,4 +1,4 @@
-"""The migrations build exactly the schema the code declares, on a fresh database."""
+"""The migrations build exactly the schema the code declares, on fresh SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from server.db.database import Database
 from server.db.schema import Base
 
 
-async def test_migrations_match_the_models(tmp_path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+async def test_migrations_match_the_models(database_url: str) -> None:
+    db = Database(database_url)
     await db.upgrade()
     async with db.engine.connect() as connection:
         differences = await connection.run_sync(

@@ -283,8 +283,8 @@ def test_session_tokens_refresh_within_the_max_age(
     assert info.value.code == "session_too_old"
 
 
-async def test_revocations_survive_a_restart(tmp_path) -> None:
-    settings = Settings(data_dir=tmp_path)
+async def test_revocations_survive_a_restart(tmp_path, database_url: str) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
     first = ServerContext.build(settings)
     await first.start()
     token = first.issuer.issue(

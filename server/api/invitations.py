@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import structlog
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from server.api.auth import session_from
 from server.api.errors import bearer_token, read_json
@@ -33,8 +32,9 @@ class NewInvitation(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     iin: str | None = Field(default=None, pattern=r"^\d{12}$")
     contact: str | None = Field(default=None, max_length=200)
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    # With an offset: a court's local time and UTC must never be guessed at.
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
 
 
 class RedeemRequest(BaseModel):

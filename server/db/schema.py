@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
@@ -19,6 +19,11 @@ NAMING = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite hands timezone columns back naive)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -80,6 +85,17 @@ class DetaineeSessionRow(Base):
     """A detainee put in front of a unit for one hearing, as attested by a facility officer."""
 
     __tablename__ = "detainee_sessions"
+    # One running session per unit, enforced by the database: two officers
+    # starting at the same moment cannot both succeed.
+    __table_args__ = (
+        Index(
+            "uq_detainee_sessions_running",
+            "endpoint_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     endpoint_id: Mapped[str] = mapped_column(String(32), index=True)
