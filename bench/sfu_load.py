@@ -1,6 +1,6 @@
 """Load benchmark of the Tyndau SFU: R rooms x P participants, all over loopback.
 
-    python bench/sfu_load.py --rooms 4 --participants 4 --seconds 20 [--pin] [--json out.json]
+    python bench/sfu_load.py --rooms 4 --participants 4 [--seconds 30] [--pin] [--json out.json]
 
 Starts ``bench/sfu_server.py`` (the real app) as a subprocess, then runs every
 participant in this process with :class:`signaling.client.HearingClient`. Each
@@ -29,7 +29,11 @@ Forwarding delay
     matched again from scratch. Delay = arrival time in the replaced handler
     (after SRTP unprotect and parsing) - send time. Same process, same clock.
     It covers both loopback hops, the SFU, and the generator's own scheduling.
-    The generator's event-loop lag is reported so that last part can be judged.
+    For video it is split: the SFU stamps abs-send-time (wall clock) on each
+    packet just before sending it on, so "after the SFU's send" = arrival wall
+    time - that stamp (SRTP, loopback, the generator's receive queue). The rest
+    is the publisher's send, the SFU's receive queue and its processing. If the
+    part after the SFU's send grows, the generator is the one falling behind.
 
 Loss
     From RTP sequence numbers per subscribed stream (the SFU keeps the
@@ -37,6 +41,13 @@ Loss
     lost = expected - received. It is cross-checked against packets the
     publishers sent in the same window. Subscribers send no NACKs, so this is raw
     loss; publisher-to-SFU losses the SFU recovers with NACK/RTX do not count.
+
+Warm-up
+    The window starts 15 s after every stream flows (``--warmup``). For about 10 s
+    after a join, the SFU's per-stream retransmission history (512 packets) fills
+    and its heap grows. That triggers full garbage collections, which stop its
+    event loop. Those pauses are reported on their own ("during the joins and
+    warm-up"), and the window measures the steady state.
 
 The run is bounded: joins, warm-up and the window all have time limits, then
 the peers are closed and the server gets SIGTERM (and SIGKILL if it hangs).
@@ -48,6 +59,7 @@ import argparse
 import asyncio
 import contextlib
 import fractions
+import gc
 import json
 import os
 import platform
@@ -68,6 +80,7 @@ from aiortc import MediaStreamTrack, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RtpPacket, is_rtcp
+from sfu_server import GcPauses
 
 from server.sfu.ice import restrict_host_addresses
 from signaling.client import HearingClient, RemoteTrack
@@ -86,7 +99,17 @@ AUDIO_BITRATE = 32_000
 
 RING = 4096  # sent packets remembered per published track; a power of two
 RING_MASK = RING - 1
+ABS_SEND_TIME_HZ = 1 << 18
 REMATCH_AFTER = 8  # consecutive failed lookups before a stream is matched again
+STALLED_AFTER = 2.0  # s without a packet: the stream counts as stalled
+FIND_WINDOW = 512  # packets searched, newest first: a repeated Opus payload is the newest one
+
+# A load is "sustained" within these limits (see verdict()).
+MAX_LOSS_PERCENT = 0.5
+MAX_P99_DELAY_MS = 150.0
+MAX_CPU_PERCENT = 90.0
+MAX_OTHER_CPU_PERCENT = 10.0  # CPU used by other programs during the window (% of one core)
+MAX_OTHER_CPU_PEAK_PERCENT = 40.0  # ... and in any 0.5 s of it
 
 # --------------------------------------------------------------------------- media
 
@@ -272,7 +295,7 @@ class SendLog:
         """The newest remembered sequence number whose payload has ``fingerprint``."""
         if self.last_seq < 0:
             return None
-        for back in range(min(self.sent, RING)):
+        for back in range(min(self.sent, FIND_WINDOW)):
             seq = (self.last_seq - back) & 0xFFFF
             index = seq & RING_MASK
             if self.seqs[index] == seq and self.fingerprints[index] == fingerprint:
@@ -308,6 +331,11 @@ class Measurement:
     delays: dict[str, array[float]] = field(
         default_factory=lambda: {"audio": array("d"), "video": array("d")}
     )
+    # per video packet: the part of its delay after the SFU stamped abs-send-time on it
+    after_sfu: array[float] = field(default_factory=lambda: array("d"))
+    # every matched packet, for --timeline: arrival (CLOCK_MONOTONIC, s) and delay (s)
+    arrivals: array[float] = field(default_factory=lambda: array("d"))
+    arrival_delays: array[float] = field(default_factory=lambda: array("d"))
 
 
 class SubscribedStream:
@@ -317,6 +345,7 @@ class SubscribedStream:
         self.log = log
         self.kind = kind
         self._delays = measurement.delays[kind]
+        self._after_sfu = measurement.after_sfu
         self._measurement = measurement
         self.packets = 0
         self.bytes = 0
@@ -327,9 +356,10 @@ class SubscribedStream:
         self._misses = 0
         self.matched = 0
         self.unmatched = 0
+        self.last_arrival = 0.0
 
     async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        now = time.perf_counter()
+        now = self.last_arrival = time.perf_counter()
         seq = packet.sequence_number
         payload = packet.payload
         self.packets += 1
@@ -361,6 +391,13 @@ class SubscribedStream:
         self.matched += 1
         if self._measurement.collecting:
             self._delays.append(now - sent)
+            self._measurement.arrivals.append(now)
+            self._measurement.arrival_delays.append(now - sent)
+            stamped = packet.extensions.abs_send_time  # set by the SFU as it forwards (video)
+            if stamped is not None:
+                # 6.18 fixed point seconds, modulo 64 s (NTP and Unix epochs agree mod 64 s)
+                ticks = (int(time.time() * ABS_SEND_TIME_HZ) - stamped) & 0xFFFFFF
+                self._after_sfu.append(ticks / ABS_SEND_TIME_HZ)
 
 
 @dataclass
@@ -390,6 +427,8 @@ class Generator:
         self.measurement = Measurement()
         self.logs: dict[tuple[str, str, str], SendLog] = {}  # (hearing, participant, kind)
         self.participants: list[Participant] = []
+        self.gc_pauses = GcPauses()
+        gc.callbacks.append(self.gc_pauses)
 
     def send_log(self, hearing: str, participant_id: str, kind: str) -> SendLog:
         return self.logs.setdefault((hearing, participant_id, kind), SendLog())
@@ -447,12 +486,49 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / clock_ticks()
 
 
-def process_rss_bytes(pid: int) -> int:
+def cpu_ticks() -> list[tuple[int, int, int]]:
+    """Per CPU: (busy, total, softirq) clock ticks from /proc/stat. Softirq (the kernel
+    moving loopback UDP) is mostly also in the processes' own times, which are precise."""
+    ticks = []
+    with open("/proc/stat") as fh:
+        for line in fh:
+            name, *values = line.split()
+            if name.startswith("cpu") and name != "cpu":
+                user, nice, system, idle, iowait, irq, softirq, steal = map(int, values[:8])
+                busy = user + nice + system + irq + softirq + steal
+                ticks.append((busy, busy + idle + iowait, softirq))
+    return ticks
+
+
+def process_memory(pid: int) -> dict[str, int]:
+    """VmRSS and RssAnon in bytes. RssAnon (heap) is what participants add; the file-backed
+    rest (shared libraries) is shared and can be reclaimed by the kernel at any time."""
+    memory = {}
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon"):
+                memory[key] = int(value.split()[0]) * 1024
+    return memory
+
+
+async def server_gc(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+    """The bench server's garbage collection pauses so far (see ``bench/sfu_server.py``)."""
+    async with session.get(f"{url}/bench/gc", timeout=aiohttp.ClientTimeout(total=10)) as resp:
+        data: dict[str, Any] = await resp.json()
+    return data
+
+
+def gc_delta(start: dict[str, Any], end: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """Collections, time spent and the longest pause between two :class:`GcPauses` reports."""
+    pauses = [ms for _, ms, _ in end["long"][len(start["long"]) :]]
+    total = sum(end["total_ms"]) - sum(start["total_ms"])
+    return {
+        "collections": [e - s for s, e in zip(start["count"], end["count"], strict=True)],
+        "percent_of_time": total / 10 / seconds,
+        "pauses_over_5ms": len(pauses),
+        "max_pause_ms": max(pauses, default=0.0),
+    }
 
 
 async def server_metrics(session: aiohttp.ClientSession, url: str) -> dict[str, float]:
@@ -526,10 +602,15 @@ class Snapshot:
     wall: float
     generator_cpu: float
     server_cpu: float
+    cpus: list[tuple[int, int, int]]
     metrics: dict[str, float]
+    server_gc: dict[str, Any]
+    generator_gc: dict[str, Any]
     streams: list[tuple[int, int, int]]  # (packets, bytes, highest seq) per stream
     publisher_sent: list[int]  # per stream: its publisher's packets sent
     late_frames: int
+    stalled_streams: int  # no packet for STALLED_AFTER s
+    failed_connections: int  # peer connections not "connected"
     frames: int
 
     @classmethod
@@ -537,15 +618,27 @@ class Snapshot:
         cls, gen: Generator, server: ServerProcess, session: aiohttp.ClientSession
     ) -> Snapshot:
         metrics = await server_metrics(session, server.url)
+        collections = await server_gc(session, server.url)
         streams = gen.streams()
         return cls(
             wall=time.perf_counter(),
             generator_cpu=time.process_time(),
             server_cpu=process_cpu_seconds(server.pid),
+            cpus=cpu_ticks(),
             metrics=metrics,
+            server_gc=collections,
+            generator_gc=json.loads(json.dumps(gen.gc_pauses.as_json())),  # a copy
             streams=[(s.packets, s.bytes, s.highest) for s in streams],
             publisher_sent=[s.log.sent for s in streams],
             late_frames=gen.pacing.late,
+            stalled_streams=sum(
+                time.perf_counter() - s.last_arrival > STALLED_AFTER for s in streams
+            ),
+            failed_connections=sum(
+                pc is not None and pc.connectionState != "connected"
+                for p in gen.participants
+                for pc in (p.client.publish_pc, p.client.subscribe_pc)
+            ),
             frames=gen.pacing.frames,
         )
 
@@ -568,6 +661,41 @@ class LoopLag:
             await asyncio.sleep(0.02)
             if self.collecting:
                 self.samples.append(loop.time() - before - 0.02)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class CpuSampler:
+    """Every ``interval`` s: CPU used by other programs, in cores (the machine's busy time
+    minus the SFU's and the generator's). Shows whether something else ran, and when."""
+
+    def __init__(self, server_pid: int, interval: float = 0.5) -> None:
+        self.server_pid = server_pid
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []  # (time since start, other cores)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    def _read(self) -> tuple[float, float]:
+        ticks = cpu_ticks()
+        busy = sum(busy for busy, _, _ in ticks) / clock_ticks()
+        ours = process_cpu_seconds(self.server_pid) + time.process_time()
+        return time.perf_counter(), busy - ours
+
+    async def _run(self) -> None:
+        began, other = self._read()
+        last_t = began
+        while True:
+            await asyncio.sleep(self.interval)
+            now, total = self._read()
+            self.samples.append((now - began, (total - other) / (now - last_t)))
+            last_t, other = now, total
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -614,8 +742,8 @@ def report(
     gen: Generator,
     start: Snapshot,
     end: Snapshot,
-    rss_idle: int,
-    rss_loaded: int,
+    memory_idle: dict[str, int],
+    memory_loaded: dict[str, int],
     lag: LoopLag,
     join_seconds: float,
 ) -> dict[str, Any]:
@@ -633,6 +761,9 @@ def report(
     forwarded = delta("tyndau_packets_forwarded_total")
     server_cpu = end.server_cpu - start.server_cpu
     generator_cpu = end.generator_cpu - start.generator_cpu
+    tick = clock_ticks()
+    busy = sum(e[0] - s[0] for s, e in zip(start.cpus, end.cpus, strict=True)) / tick
+    softirq = sum(e[2] - s[2] for s, e in zip(start.cpus, end.cpus, strict=True)) / tick
     total = args.rooms * args.participants
     delays = gen.measurement.delays
     frames = end.frames - start.frames
@@ -659,11 +790,27 @@ def report(
         "delay_ms": percentiles_ms(delays["audio"] + delays["video"]),
         "delay_ms_audio": percentiles_ms(delays["audio"]),
         "delay_ms_video": percentiles_ms(delays["video"]),
+        "delay_ms_video_after_sfu_send": percentiles_ms(gen.measurement.after_sfu),
+        "delay_samples": len(delays["audio"]) + len(delays["video"]),
         "delay_unmatched_packets": sum(s.unmatched for s in gen.streams()),
-        "server_rss_idle_mib": rss_idle / 2**20,
-        "server_rss_loaded_mib": rss_loaded / 2**20,
-        "server_mib_per_participant": (rss_loaded - rss_idle) / 2**20 / total,
+        "stalled_streams_at_end": end.stalled_streams,
+        "failed_connections_at_end": end.failed_connections,
+        "server_rss_loaded_mib": memory_loaded["VmRSS"] / 2**20,
+        "server_anon_idle_mib": memory_idle["RssAnon"] / 2**20,
+        "server_anon_loaded_mib": memory_loaded["RssAnon"] / 2**20,
+        "server_mib_per_participant": (memory_loaded["RssAnon"] - memory_idle["RssAnon"])
+        / 2**20
+        / total,
+        "server_gc": gc_delta(start.server_gc, end.server_gc, seconds),
         "generator_cpu_percent": 100 * generator_cpu / seconds,
+        "cpu_busy_percent": [
+            ratio(100 * (e[0] - s[0]), e[1] - s[1])
+            for s, e in zip(start.cpus, end.cpus, strict=True)
+        ],
+        "softirq_cpu_percent": 100 * softirq / seconds,
+        # anything else on the machine (other programs): the numbers are only good near 0
+        "other_cpu_percent": 100 * (busy - server_cpu - generator_cpu) / seconds,
+        "generator_gc": gc_delta(start.generator_gc, end.generator_gc, seconds),
         "generator_loop_lag_ms": percentiles_ms(lag.samples),
         "generator_late_frames_percent": ratio(100 * (end.late_frames - start.late_frames), frames),
         "server_counters_delta": {
@@ -678,6 +825,43 @@ def report(
     }
 
 
+def verdict(result: dict[str, Any]) -> list[str]:
+    """Why this load is not sustained (empty: it is), and which side was short."""
+    reasons = []
+    loss = result["loss_percent_seq"]
+    if loss is None or loss > MAX_LOSS_PERCENT:
+        reasons.append(
+            "no packets" if loss is None else f"loss {loss:.2f} % > {MAX_LOSS_PERCENT} %"
+        )
+    p99 = result["delay_ms"]["p99"]
+    if result["stalled_streams_at_end"] or result["failed_connections_at_end"]:
+        reasons.append(
+            f"{result['stalled_streams_at_end']} streams stalled, "
+            f"{result['failed_connections_at_end']} peer connections down"
+        )
+    if p99 is None:
+        reasons.append("no delay samples")
+    elif p99 > MAX_P99_DELAY_MS:
+        after = result["delay_ms_video_after_sfu_send"]["p99"]
+        where = f" (after the SFU's send: {after:.0f} ms)" if after is not None else ""
+        reasons.append(f"p99 delay {p99:.0f} ms > {MAX_P99_DELAY_MS:.0f} ms{where}")
+    for side, key in (("SFU", "server_cpu_percent"), ("generator", "generator_cpu_percent")):
+        if result[key] > MAX_CPU_PERCENT:
+            reasons.append(f"{side} CPU {result[key]:.0f} % > {MAX_CPU_PERCENT:.0f} %")
+    for cpu, busy in enumerate(result["cpu_busy_percent"]):
+        if busy is not None and busy > MAX_CPU_PERCENT:
+            reasons.append(f"CPU {cpu} {busy:.0f} % busy")
+    return reasons
+
+
+def quiet(result: dict[str, Any]) -> bool:
+    """Whether other programs left the two CPUs to the SFU and the generator."""
+    return (
+        result["other_cpu_percent"] < MAX_OTHER_CPU_PERCENT
+        and result["other_cpu_peak_percent"] < MAX_OTHER_CPU_PEAK_PERCENT
+    )
+
+
 def render(result: dict[str, Any]) -> str:
     def num(value: float | None, fmt: str = ".1f") -> str:
         return "n/a" if value is None else format(value, fmt)
@@ -685,10 +869,13 @@ def render(result: dict[str, Any]) -> str:
     def delay(d: dict[str, float | None]) -> str:
         return " / ".join(num(d[k]) for k in ("p50", "p95", "p99"))
 
+    def gc_row(stats: dict[str, Any]) -> str:
+        return f"{stats['collections'][2]} / {stats['max_pause_ms']:.0f}"
+
     m = result["machine"]
     counters = result["server_counters_delta"]
-    rss_idle = num(result["server_rss_idle_mib"])
-    rss_loaded = num(result["server_rss_loaded_mib"])
+    anon_idle = num(result["server_anon_idle_mib"])
+    anon_loaded = num(result["server_anon_loaded_mib"])
     rows = [
         ("rooms x participants", f"{result['rooms']} x {result['participants_per_room']}"),
         ("subscribed streams", str(result["subscribed_streams"])),
@@ -699,20 +886,40 @@ def render(result: dict[str, Any]) -> str:
         ("SFU CPU % of one core", num(result["server_cpu_percent"])),
         ("SFU CPU us / forwarded packet", num(result["server_cpu_us_per_forwarded_packet"])),
         ("loss % (seq gaps)", num(result["loss_percent_seq"], ".3f")),
+        (
+            "stalled streams / peer connections down",
+            f"{result['stalled_streams_at_end']} / {result['failed_connections_at_end']}",
+        ),
         ("loss % (vs publishers' sent)", num(result["loss_percent_vs_sent"], ".3f")),
         ("delay ms p50/p95/p99 (all)", delay(result["delay_ms"])),
         ("delay ms p50/p95/p99 (audio)", delay(result["delay_ms_audio"])),
         ("delay ms p50/p95/p99 (video)", delay(result["delay_ms_video"])),
-        ("SFU RSS idle -> loaded MiB", f"{rss_idle} -> {rss_loaded}"),
+        ("  of which after the SFU's send", delay(result["delay_ms_video_after_sfu_send"])),
+        (
+            "delay samples / unmatched packets",
+            f"{result['delay_samples']} / {result['delay_unmatched_packets']}",
+        ),
+        ("SFU anon RSS idle -> loaded MiB", f"{anon_idle} -> {anon_loaded}"),
         ("SFU MiB per participant", num(result["server_mib_per_participant"], ".2f")),
+        ("SFU GC gen2 runs / max pause ms", gc_row(result["server_gc"])),
+        ("  ... during the joins and warm-up", gc_row(result["server_gc_joins_and_warmup"])),
         ("generator CPU % of one core", num(result["generator_cpu_percent"])),
+        ("generator GC gen2 runs / max pause ms", gc_row(result["generator_gc"])),
         ("generator loop lag ms p50/p95/p99", delay(result["generator_loop_lag_ms"])),
         ("generator late frames %", num(result["generator_late_frames_percent"], ".2f")),
         (
             "server NACKs sent / RTX",
             f"{counters['nacks_sent']:.0f} / {counters['retransmissions']:.0f}",
         ),
+        ("machine CPU busy % (per CPU)", " / ".join(num(b) for b in result["cpu_busy_percent"])),
+        (
+            "softirq / other programs CPU %",
+            f"{num(result['softirq_cpu_percent'])} / {num(result['other_cpu_percent'])} "
+            f"(peak {num(result['other_cpu_peak_percent'], '.0f')} in 0.5 s)",
+        ),
         ("join time s", num(result["join_seconds"])),
+        ("sustained", "; ".join(result["not_sustained_because"]) or "yes"),
+        ("quiet machine", "yes" if quiet(result) else "NO: other programs ran, unreliable"),
     ]
     width = max(len(k) for k, _ in rows)
     lines = [
@@ -741,15 +948,69 @@ async def bounded(coros: list[Awaitable[Any]], limit: int) -> list[Any]:
     return await asyncio.gather(*(one(c) for c in coros))
 
 
+def timeline(
+    gen: Generator, start: Snapshot, end: Snapshot, sampler: CpuSampler, bucket: float = 0.25
+) -> dict[str, Any]:
+    """Delay over the window in ``bucket`` s steps, and the GC pauses of both processes.
+
+    All times are seconds since the window began; ``perf_counter`` and the server's
+    ``monotonic`` are both CLOCK_MONOTONIC on Linux, so the two processes line up.
+    """
+    arrivals = np.frombuffer(gen.measurement.arrivals, dtype=np.float64) - start.wall
+    delays = np.frombuffer(gen.measurement.arrival_delays, dtype=np.float64) * 1000
+    slots = (arrivals // bucket).astype(np.int64)
+    rows = []
+    for slot in range(int((end.wall - start.wall) // bucket) + 1):
+        chosen = delays[slots == slot]
+        if len(chosen):
+            p50, p99 = np.percentile(chosen, [50, 99])
+            rows.append([round(slot * bucket, 3), len(chosen), p50, p99, float(chosen.max())])
+
+    def pauses(gc_start: dict[str, Any], gc_end: dict[str, Any]) -> list[list[float]]:
+        new = gc_end["long"][len(gc_start["long"]) :]
+        return [[round(at - start.wall, 3), generation, ms] for generation, ms, at in new]
+
+    return {
+        "columns": ["t_s", "packets", "p50_ms", "p99_ms", "max_ms"],
+        "buckets": rows,
+        "gc_pause_columns": ["t_end_s", "generation", "ms"],
+        "server_gc_pauses": pauses(start.server_gc, end.server_gc),
+        "generator_gc_pauses": pauses(start.generator_gc, end.generator_gc),
+        "other_programs_columns": ["t_end_s", "cores"],
+        "other_programs": [[round(t, 3), round(c, 3)] for t, c in sampler.samples],
+    }
+
+
+async def wait_until_quiet(limit: float) -> None:
+    """Wait (at most ``limit`` s) for 2 s in which the machine is under 10 % busy."""
+    deadline = time.monotonic() + limit
+    while True:
+        before = cpu_ticks()
+        await asyncio.sleep(2)
+        after = cpu_ticks()
+        busy = sum(a[0] - b[0] for b, a in zip(before, after, strict=True))
+        total = sum(a[1] - b[1] for b, a in zip(before, after, strict=True))
+        if total and busy / total < 0.1:
+            return
+        if time.monotonic() > deadline:
+            print("warning: the machine is busy with other work", file=sys.stderr)
+            return
+        print(f"waiting for a quiet machine ({100 * busy / total:.0f} % busy)", file=sys.stderr)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     restrict_host_addresses([HOST])  # the generator's peers gather on loopback only, too
     install_send_hook()
+    if args.wait_quiet:
+        await wait_until_quiet(args.wait_quiet)
     server = await ServerProcess.start(args.rooms, args.participants, args.pin, args.server_log)
     gen: Generator | None = None
     lag = LoopLag()
+    session = aiohttp.ClientSession()
     try:
         await asyncio.sleep(1)
-        rss_idle = process_rss_bytes(server.pid)
+        memory_idle = process_memory(server.pid)
+        gc_before_joins = await server_gc(session, server.url)
         gen = Generator(server.url, args.participants)
         print(
             f"clips: video {gen.video.bitrate / 1000:.0f} kbit/s, "
@@ -764,20 +1025,36 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for index in range(args.participants)
             for hearing, tokens in server.tokens.items()
         ]
-        await asyncio.wait_for(bounded(joins, args.join_concurrency), args.join_timeout)
+        try:
+            await asyncio.wait_for(bounded(joins, args.join_concurrency), args.join_timeout)
+        except TimeoutError:
+            raise TimeoutError(f"the joins took over {args.join_timeout:.0f} s") from None
         await wait_for(gen.all_flowing, args.join_timeout, "every subscribed stream to flow")
         join_seconds = time.perf_counter() - began
         print(f"all flowing after {join_seconds:.1f} s; warm-up...", file=sys.stderr)
+        gc.collect()
+        gc.freeze()  # the set-up's objects: no full collection of them during the window
         await asyncio.sleep(args.warmup)
-        async with aiohttp.ClientSession() as session:
-            start = await Snapshot.take(gen, server, session)
-            gen.measurement.collecting = lag.collecting = True
-            await asyncio.sleep(args.seconds)
-            gen.measurement.collecting = lag.collecting = False
-            end = await Snapshot.take(gen, server, session)
-        rss_loaded = process_rss_bytes(server.pid)
-        return report(args, gen, start, end, rss_idle, rss_loaded, lag, join_seconds)
+        start = await Snapshot.take(gen, server, session)
+        sampler = CpuSampler(server.pid)
+        sampler.start()
+        gen.measurement.collecting = lag.collecting = True
+        await asyncio.sleep(args.seconds)
+        gen.measurement.collecting = lag.collecting = False
+        await sampler.stop()
+        end = await Snapshot.take(gen, server, session)
+        memory_loaded = process_memory(server.pid)
+        if args.timeline:
+            args.timeline.write_text(json.dumps(timeline(gen, start, end, sampler)) + "\n")
+        result = report(args, gen, start, end, memory_idle, memory_loaded, lag, join_seconds)
+        result["other_cpu_peak_percent"] = 100 * max((c for _, c in sampler.samples), default=0)
+        ramp_seconds = time.perf_counter() - began - args.seconds
+        result["server_gc_joins_and_warmup"] = gc_delta(
+            gc_before_joins, start.server_gc, ramp_seconds
+        )
+        return result
     finally:
+        await session.close()
         await lag.stop()
         if gen is not None:
             await gen.close()
@@ -790,12 +1067,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load benchmark of the Tyndau SFU (loopback).")
     parser.add_argument("--rooms", type=int, default=1)
     parser.add_argument("--participants", type=int, default=4, help="per room, at least 2")
-    parser.add_argument("--seconds", type=float, default=20, help="measurement window")
-    parser.add_argument("--warmup", type=float, default=5, help="after all streams flow")
+    parser.add_argument("--seconds", type=float, default=30, help="measurement window")
+    parser.add_argument(
+        "--warmup", type=float, default=15, help="after all streams flow (SFU histories fill)"
+    )
     parser.add_argument("--join-timeout", type=float, default=None, help="default: 30 + 2 s/peer")
     parser.add_argument("--join-concurrency", type=int, default=4)
     parser.add_argument("--pin", action="store_true", help="server on CPU 0, generator on CPU 1")
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument("--timeline", type=Path, help="write delay per 250 ms and GC pauses here")
+    parser.add_argument(
+        "--wait-quiet", type=float, default=0, help="wait up to this many s for an idle machine"
+    )
     parser.add_argument("--server-log", type=Path, help="server stderr (default: inherited)")
     args = parser.parse_args(argv)
     if args.participants < 2 or args.rooms < 1:
@@ -806,8 +1089,13 @@ def main(argv: list[str] | None = None) -> int:
         if (os.cpu_count() or 1) < 2:
             parser.error("--pin needs two CPUs")
         os.sched_setaffinity(0, {1})
-    budget = 2 * args.join_timeout + args.warmup + args.seconds + 60
-    result = asyncio.run(asyncio.wait_for(run(args), budget))
+    budget = args.wait_quiet + 2 * args.join_timeout + args.warmup + args.seconds + 60
+    try:
+        result = asyncio.run(asyncio.wait_for(run(args), budget))
+    except (TimeoutError, RuntimeError) as exc:
+        print(f"error: {exc or 'the run went over its time budget'}", file=sys.stderr)
+        return 1
+    result["not_sustained_because"] = verdict(result)
     print(render(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

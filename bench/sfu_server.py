@@ -9,17 +9,22 @@ It registers ``bench-0`` ... ``bench-{R-1}``, mints one speaker token per
 participant, prints one JSON line on stdout and serves until SIGTERM/SIGINT::
 
     {"url": "http://127.0.0.1:8443", "pid": 1234, "tokens": {"bench-0": ["eyJ...", ...]}}
+
+The only addition to the app is a diagnostic route, ``GET /bench/gc``, with the
+garbage collector's pauses in this process (a stopped event loop forwards nothing).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -33,6 +38,32 @@ from server.settings import Settings
 
 HOST = "127.0.0.1"
 SPEAKER = Grants(publish_audio=True, publish_video=True, subscribe=True)
+LONG_PAUSE_MS = 5.0
+
+
+class GcPauses:
+    """Collections per generation, their total time, and every pause over ``LONG_PAUSE_MS``
+    as (generation, ms, ``time.monotonic()`` at its end: the same clock in every process)."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.total_ms = [0.0, 0.0, 0.0]
+        self.long: list[tuple[int, float, float]] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        ms = (time.perf_counter() - self._started) * 1000
+        generation = info["generation"]
+        self.count[generation] += 1
+        self.total_ms[generation] += ms
+        if ms > LONG_PAUSE_MS:
+            self.long.append((generation, ms, time.monotonic()))
+
+    def as_json(self) -> dict[str, object]:
+        return {"count": self.count, "total_ms": self.total_ms, "long": self.long}
 
 
 def mint_tokens(ctx: ServerContext, rooms: int, participants: int) -> dict[str, list[str]]:
@@ -68,9 +99,15 @@ async def serve(port: int, rooms: int, participants: int, data_dir: Path) -> Non
     configure_logging(settings.log_level, settings.log_format)  # stderr; stdout stays clean
     ctx = ServerContext.build(settings)
     tokens = mint_tokens(ctx, rooms, participants)
-    runner = web.AppRunner(
-        create_app(ctx=ctx), shutdown_timeout=settings.shutdown_timeout_seconds, access_log=None
-    )
+    app = create_app(ctx=ctx)
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
+
+    async def gc_report(request: web.Request) -> web.Response:
+        return web.json_response(pauses.as_json())
+
+    app.router.add_get("/bench/gc", gc_report)
+    runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout_seconds, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)
     await site.start()
