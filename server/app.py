@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import structlog
@@ -91,6 +92,9 @@ async def socketio_client(request: web.Request) -> web.StreamResponse:
 
 async def _on_startup(app: web.Application) -> None:
     await app[CONTEXT].start()
+    # Everything loaded so far lives as long as the process: keep it out of the
+    # full collections, whose pauses stall the media of every hearing.
+    gc.freeze()
 
 
 async def _on_shutdown(app: web.Application) -> None:

@@ -11,6 +11,7 @@ integration tests fail loudly if an upgrade moves them.
 from __future__ import annotations
 
 from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpreceiver import StreamStatistics
 
 
@@ -24,6 +25,22 @@ def receiver_rtcp_ssrc(receiver: RTCRtpReceiver) -> int | None:
     """The SSRC the receiver's feedback (NACK, PLI, REMB) is sent from."""
     ssrc: int | None = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
     return ssrc
+
+
+def receiver_bitrate_estimator(receiver: RTCRtpReceiver) -> RemoteBitrateEstimator | None:
+    """The receiver's REMB estimator (video only)."""
+    estimator: RemoteBitrateEstimator | None = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+    return estimator
+
+
+def release_receive_state(receiver: RTCRtpReceiver) -> None:
+    """Free the receive-side state of a send-only transceiver's receiver.
+
+    aiortc gives every transceiver a receiver, with a bitrate estimator of a
+    thousand small objects, even when it only sends; a forwarding sender never
+    receives, and those objects only lengthen garbage collections.
+    """
+    receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
 
 
 def record_sent_packet(sender: RTCRtpSender, ntp_time: int, rtp_timestamp: int, size: int) -> None:

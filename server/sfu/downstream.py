@@ -23,7 +23,14 @@ from server.sfu import aiortc_internals
 from server.sfu.counters import MediaCounters
 from server.sfu.payload import keyframe_start
 
-HISTORY_SIZE = 512  # packets kept for retransmission: ~0.5 s of 8 Mbit/s video
+# Video packets kept for retransmission: ~3 s of 640x480 video (~80 packets/s),
+# far longer than any NACK round trip. Audio keeps none: Opus is not NACKed.
+HISTORY_SIZE = 256
+
+# (sequence number, timestamp, marker, payload): a tuple of atoms, so the
+# garbage collector does not track it; RtpPacket objects would cost full
+# collections long enough to stall every hearing while people join.
+Sent = tuple[int, int, int, bytes]
 
 
 class ForwardedTrack(MediaStreamTrack):
@@ -71,7 +78,8 @@ class Downstream:
         self._seq_offset: int | None = None
         self._ts_offset = random.getrandbits(32)
         self._rtx_seq = random.getrandbits(16)
-        self._history: list[RtpPacket | None] = [None] * HISTORY_SIZE
+        self._history: list[Sent | None] | None = [None] * HISTORY_SIZE if self.is_video else None
+        aiortc_internals.release_receive_state(transceiver.receiver)
         self.closed = False
         # aiortc calls these on the sender; a forwarding sender answers them itself.
         original_send = self.sender.send
@@ -127,7 +135,13 @@ class Downstream:
         out.extensions.abs_send_time = (current_ntp_time() >> 14) & 0x00FFFFFF
         if packet.extensions.audio_level is not None:
             out.extensions.audio_level = packet.extensions.audio_level
-        self._history[out.sequence_number % HISTORY_SIZE] = out
+        if self._history is not None:
+            self._history[out.sequence_number % HISTORY_SIZE] = (
+                out.sequence_number,
+                out.timestamp,
+                out.marker,
+                out.payload,
+            )
         data = out.serialize(self._extensions)
         try:
             await self.sender.transport._send_rtp(data)
@@ -141,9 +155,20 @@ class Downstream:
 
     async def _retransmit(self, sequence_number: int) -> None:
         self._counters.nacks_received += 1
-        packet = self._history[sequence_number % HISTORY_SIZE]
-        if packet is None or packet.sequence_number != sequence_number or self.closed:
+        if self._history is None or self.closed or self._payload_type is None:
             return
+        sent = self._history[sequence_number % HISTORY_SIZE]
+        if sent is None or sent[0] != sequence_number:
+            return
+        packet = RtpPacket(
+            payload_type=self._payload_type,
+            marker=sent[2],
+            sequence_number=sent[0],
+            timestamp=sent[1],
+            ssrc=self.sender._ssrc,
+            payload=sent[3],
+        )
+        packet.extensions.mid = self._mid
         if self._rtx_payload_type is not None:
             packet = wrap_rtx(
                 packet,
@@ -163,5 +188,5 @@ class Downstream:
         if self.closed:
             return
         self.closed = True
-        self._history = [None] * HISTORY_SIZE
+        self._history = None
         await self.sender.stop()

@@ -13,7 +13,6 @@ import itertools
 
 import structlog
 from aiortc import RTCRtpReceiver
-from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, unwrap_rtx
@@ -50,7 +49,10 @@ class PublishedTrack:
         self._rtx_to_media_ssrc: dict[int, int] = {}
         self._media_ssrc: int | None = None
         self._nacks = NackGenerator() if self.kind == "video" else None
-        self._bitrate = RemoteBitrateEstimator() if self.kind == "video" else None
+        # The receiver's own estimator: its packet handler, which fed it, is replaced.
+        self._bitrate = (
+            aiortc_internals.receiver_bitrate_estimator(receiver) if self.kind == "video" else None
+        )
         self._keyframes = KeyframeRequester(self._send_pli, interval=keyframe_interval)
         self.packets = 0
         self.closed = False
