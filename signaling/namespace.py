@@ -282,11 +282,12 @@ class HearingNamespace(socketio.AsyncNamespace):
             return
         conn.joined = False
         hearing_id, participant_id = conn.hearing_id, conn.participant_id
-        room = self.ctx.sfu.room(hearing_id)
-        if conn.media is not None and room.sessions.get(participant_id) is conn.media:
-            await room.remove_session(participant_id)
+        if conn.media is not None:
+            room = conn.media.room  # the hearing, or a separate space they were moved to
+            if room.sessions.get(participant_id) is conn.media:
+                await room.remove_session(participant_id)
+            await self.ctx.sfu.drop_room_if_empty(room.key)
         conn.media = None
-        await self.ctx.sfu.drop_room_if_empty(hearing_id)
         roster = self.ctx.hearings.roster(hearing_id)
         roster.pop(participant_id, None)
         await self.leave_room(conn.sid, hearing_room(hearing_id))

@@ -26,11 +26,16 @@ log = structlog.get_logger(__name__)
 class MediaRoom:
     """The media of one hearing: its sessions and the tracks they publish."""
 
-    def __init__(self, sfu: Sfu, hearing_id: str) -> None:
+    def __init__(self, sfu: Sfu, hearing_id: str, space: str = "hearing") -> None:
         self.sfu = sfu
         self.hearing_id = hearing_id
+        self.space = space  # "hearing", or a consultation room's name
         self.sessions: dict[str, MediaSession] = {}
         self.tracks: dict[str, PublishedTrack] = {}
+
+    @property
+    def key(self) -> str:
+        return self.hearing_id if self.space == "hearing" else f"{self.hearing_id}/{self.space}"
 
     @property
     def counters(self) -> MediaCounters:
@@ -95,12 +100,16 @@ class MediaRoom:
                 session.add_forwarded(published)
                 self._spawn(session.renegotiate())
 
-    async def track_unpublished(self, published: PublishedTrack) -> None:
-        self.tracks.pop(published.track_id, None)
+    async def withdraw(self, published: PublishedTrack) -> None:
+        """Stop forwarding ``published`` to anyone in this room; the track lives on."""
         for session in list(self.sessions.values()):
             if published.track_id in session.forwarded:
                 await session.remove_forwarded(published.track_id)
                 self._spawn(session.renegotiate())
+        self.tracks.pop(published.track_id, None)
+
+    async def track_unpublished(self, published: PublishedTrack) -> None:
+        await self.withdraw(published)
         await published.close()
         log.info(
             "track_unpublished",
@@ -108,6 +117,34 @@ class MediaRoom:
             participant=published.owner_id,
             kind=published.kind,
         )
+
+    async def move_session(self, participant_id: str, target: MediaRoom) -> None:
+        """Move a participant's media to another room of the same hearing.
+
+        What they publish stops reaching this room and starts reaching the
+        target; what they receive becomes the target's tracks. Their peer
+        connections stay up: only the subscribe side renegotiates. This is how
+        the waiting room and private consultations separate media.
+        """
+        session = self.sessions.get(participant_id)
+        if session is None or target is self:
+            return
+        for published in session.published.values():
+            await self.withdraw(published)
+        for track_id in list(session.forwarded):
+            await session.remove_forwarded(track_id)
+        del self.sessions[participant_id]
+        self.sfu.rooms.setdefault(target.key, target)  # it may have emptied and gone meanwhile
+        session.room = target
+        target.sessions[participant_id] = session
+        for published in session.published.values():
+            await target.track_published(published)
+        for published in list(target.tracks.values()):
+            if published.owner_id != participant_id and session.can_subscribe:
+                session.add_forwarded(published)
+        self._spawn(session.renegotiate())
+        log.info("media_moved", participant=participant_id, source=self.key, target=target.key)
+        await self.sfu.drop_room_if_empty(self.key)
 
     def _spawn(self, coro: object) -> None:
         self.sfu.spawn(coro)  # type: ignore[arg-type]
@@ -129,10 +166,12 @@ class Sfu:
         ice.restrict_host_addresses(settings.ice_host_addresses)
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def room(self, hearing_id: str) -> MediaRoom:
-        room = self.rooms.get(hearing_id)
+    def room(self, hearing_id: str, space: str = "hearing") -> MediaRoom:
+        """The media room of a hearing (or of one of its separate spaces)."""
+        key = hearing_id if space == "hearing" else f"{hearing_id}/{space}"
+        room = self.rooms.get(key)
         if room is None:
-            room = self.rooms[hearing_id] = MediaRoom(self, hearing_id)
+            room = self.rooms[key] = MediaRoom(self, hearing_id, space)
         return room
 
     async def drop_room_if_empty(self, hearing_id: str) -> None:

@@ -170,6 +170,12 @@ class MediaSession:
         info = self.forwarded.pop(track_id, None)
         if info is None:
             return
+        published = self.room.tracks.get(track_id)
+        if (
+            published is not None
+            and published.downstreams.get(self.participant_id) is info.downstream
+        ):
+            del published.downstreams[self.participant_id]
         info.downstream.transceiver.direction = "inactive"
         self._changed = True
         await info.downstream.close()
