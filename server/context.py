@@ -19,6 +19,7 @@ from server.facilities import FacilityService
 from server.hearings import HearingRegistry
 from server.invitations import InvitationService
 from server.notify import LogNotifier, Notifier
+from server.procedure.protocol import HearingProtocol
 from server.settings import Settings
 from server.sfu.room import Sfu
 
@@ -39,6 +40,7 @@ class ServerContext:
     challenges: ChallengeStore
     invitations: InvitationService
     facilities: FacilityService
+    protocol: HearingProtocol
     notifier: Notifier
     eds: EdsVerifier | None  # None until trust anchors are configured: EDS login is off
     crls: CrlStore
@@ -72,6 +74,7 @@ class ServerContext:
         db = Database(settings.effective_database_url)
         revocations = RevocationList(db)
         directory = CourtDirectory(db)
+        protocol = HearingProtocol(db)
         crls = CrlStore(settings.eds_crl_files, settings.eds_crl_urls)
         eds = (
             EdsVerifier(
@@ -112,7 +115,8 @@ class ServerContext:
             directory=directory,
             challenges=ChallengeStore(ttl_seconds=settings.challenge_ttl_seconds),
             invitations=InvitationService(db, hearings, issuer, revocations),
-            facilities=FacilityService(db, directory, hearings, issuer, revocations),
+            facilities=FacilityService(db, directory, hearings, issuer, revocations, protocol),
+            protocol=protocol,
             notifier=LogNotifier(),
             eds=eds,
             crls=crls,

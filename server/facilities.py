@@ -26,6 +26,7 @@ from server.db.schema import DetaineeSessionRow, FacilityEndpointRow, as_utc
 from server.directory import CourtDirectory, StaffRole
 from server.errors import CodedError
 from server.hearings import HearingRegistry
+from server.procedure.protocol import Actor, EventKind, HearingProtocol
 from server.roles import ProceduralRole, grants_for
 
 
@@ -86,8 +87,10 @@ class FacilityService:
         hearings: HearingRegistry,
         issuer: TokenIssuer,
         revocations: RevocationList,
+        protocol: HearingProtocol,
     ) -> None:
         self.db = db
+        self.protocol = protocol
         self.directory = directory
         self.hearings = hearings
         self.issuer = issuer
@@ -164,7 +167,19 @@ class FacilityService:
                 raise FacilityError(
                     "endpoint_busy", "a session is already running on this unit"
                 ) from exc
-            return DetaineeSession.from_row(row)
+            started = DetaineeSession.from_row(row)
+            facility, unit = endpoint.facility, endpoint.unit
+        # The protocol says who vouched for the detainee's identity, and when.
+        await self.protocol.append(
+            hearing_id,
+            EventKind.DETAINEE_ATTESTED,
+            actor=Actor(officer.sub, entry.full_name, str(StaffRole.FACILITY_OFFICER)),
+            subject_id=started.participant_id,
+            subject_name=detainee_name,
+            details={"facility": facility, "unit": unit, "officer_iin": officer.iin},
+            at=started.started_at,
+        )
+        return started
 
     async def end_session(self, officer: SessionClaims, session_id: str) -> DetaineeSession:
         entry = await self.directory.find_by_iin(officer.iin)

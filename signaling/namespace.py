@@ -23,6 +23,7 @@ from server.auth.tokens import HearingClaims, TokenError
 from server.context import ServerContext
 from server.errors import CodedError, invalid_payload
 from server.hearings import Participant
+from server.procedure.protocol import Actor, EventKind
 from server.sfu.session import MediaSession
 from signaling.errors import SignalingError
 from signaling.events import (
@@ -242,6 +243,11 @@ class HearingNamespace(socketio.AsyncNamespace):
                 skip_sid=sid,
             )
         log.info("joined", hearing=claims.hearing, participant=participant.id, role=claims.role)
+        await self.ctx.protocol.append(
+            claims.hearing,
+            EventKind.JOINED,
+            actor=Actor(participant.id, participant.name, participant.role),
+        )
         others = [
             p.public() for p in roster.values() if p.id != participant.id and not p.grants.hidden
         ]
@@ -296,6 +302,11 @@ class HearingNamespace(socketio.AsyncNamespace):
                 "participant_left", {"id": participant_id}, room=hearing_room(hearing_id)
             )
         log.info("left", hearing=hearing_id, participant=participant_id)
+        await self.ctx.protocol.append(
+            hearing_id,
+            EventKind.LEFT,
+            actor=Actor(participant_id, conn.claims.name, conn.claims.role),
+        )
 
     async def _publish_offer(self, conn: Connection, offer: PublishOffer) -> dict[str, Any]:
         media = self._require_joined(conn)

@@ -120,3 +120,20 @@ class RevocationRow(Base):
     subject: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HearingEventRow(Base):
+    """One entry of a hearing's protocol: append-only, in order, never edited."""
+
+    __tablename__ = "hearing_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hearing_id: Mapped[str] = mapped_column(String(128), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(48))
+    actor_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    actor_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    actor_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    subject_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    subject_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
