@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -76,6 +77,9 @@ class SessionClaims(BaseModel):
 
     # The revocation list looks tokens up by hearing; a session belongs to none.
     hearing: str = ""
+
+
+ClaimsT = TypeVar("ClaimsT", HearingClaims, SessionClaims)
 
 
 class TokenError(CodedError):
@@ -177,24 +181,20 @@ class TokenVerifier:
 
     def verify(self, token: object) -> HearingClaims:
         """A hearing token's claims, or :class:`TokenError`."""
-        payload = self._decode(token, self.audience)
-        try:
-            claims = HearingClaims.model_validate(payload)
-        except ValidationError as exc:
-            raise TokenError("token_invalid", "the token lacks hearing claims") from exc
-        if self.revocations.is_revoked(claims):
-            raise TokenError("token_revoked", "the token has been revoked")
-        return claims
+        return self._claims(token, self.audience, HearingClaims)
 
     def verify_session(self, token: object) -> SessionClaims:
         """A session token's claims, or :class:`TokenError`."""
-        payload = self._decode(token, self.session_audience)
+        return self._claims(token, self.session_audience, SessionClaims)
+
+    def _claims(self, token: object, audience: str, model: type[ClaimsT]) -> ClaimsT:
+        payload = self._decode(token, audience)
         try:
-            claims = SessionClaims.model_validate(payload)
+            claims = model.model_validate(payload)
         except ValidationError as exc:
-            raise TokenError("token_invalid", "the token lacks session claims") from exc
+            raise TokenError("token_invalid", "the token lacks the claims it needs") from exc
         if self.revocations.is_revoked(claims):
-            raise TokenError("token_revoked", "the session has ended")
+            raise TokenError("token_revoked", "the token has been revoked")
         return claims
 
     def _decode(self, token: object, audience: str) -> dict[str, object]:
