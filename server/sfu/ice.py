@@ -8,11 +8,37 @@ on one machine) must offer 127.0.0.1 and never probe other addresses.
 from __future__ import annotations
 
 import ipaddress
+import struct
 from collections.abc import Callable
 
 import aioice.ice
+import aioice.stun
 
 _original_get_host_addresses: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
+_original_parse_message = aioice.stun.parse_message
+STUN_MAGIC_COOKIE = b"\x21\x12\xa4\x42"
+
+
+def _parse_stun_strictly(data: bytes) -> aioice.stun.Message:
+    """STUN only if it looks like STUN (RFC 5389 section 6); anything else is media.
+
+    aioice tries to parse every datagram as STUN without checking the magic
+    cookie. An SRTP packet whose sequence number happens to equal its length
+    minus 20 then parses far enough to raise ``struct.error``, which escapes
+    aioice's receive callback and drops the packet. Refusing it with
+    ``ValueError`` sends it on as the media it is.
+    """
+    if len(data) < 20 or data[0] & 0xC0 or data[4:8] != STUN_MAGIC_COOKIE:
+        raise ValueError("not a STUN message")
+    try:
+        return _original_parse_message(data)
+    except struct.error as exc:
+        raise ValueError("malformed STUN message") from exc
+
+
+def harden_stun_parsing() -> None:
+    """Install the strict STUN check for every ICE connection of the process."""
+    aioice.stun.parse_message = _parse_stun_strictly
 
 
 def restrict_host_addresses(addresses: list[str]) -> None:

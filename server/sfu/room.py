@@ -164,6 +164,7 @@ class Sfu:
         self.keyframe_interval = settings.keyframe_interval_seconds
         self._loopback_only = ice.is_loopback_only(settings.ice_host_addresses)
         ice.restrict_host_addresses(settings.ice_host_addresses)
+        ice.harden_stun_parsing()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def room(self, hearing_id: str, space: str = "hearing") -> MediaRoom:
