@@ -34,6 +34,7 @@ from server.auth.tokens import Grants
 from server.context import ServerContext
 from server.hearings import Hearing
 from server.logging_config import configure_logging
+from server.procedure.states import HearingState
 from server.settings import Settings
 
 HOST = "127.0.0.1"
@@ -72,7 +73,13 @@ def mint_tokens(ctx: ServerContext, rooms: int, participants: int) -> dict[str, 
     for i in range(rooms):
         hearing_id = f"bench-{i}"
         ctx.hearings.add(
-            Hearing(id=hearing_id, case_number=f"BENCH-{i:04d}", title=f"Load test room {i}")
+            Hearing(
+                id=hearing_id,
+                case_number=f"BENCH-{i:04d}",
+                title=f"Load test room {i}",
+                state=HearingState.IN_SESSION,
+                auto_admit=True,
+            )
         )
         tokens[hearing_id] = [
             ctx.issuer.issue(

@@ -21,6 +21,7 @@ from server.app import create_app
 from server.auth.tokens import Grants
 from server.context import ServerContext
 from server.hearings import Hearing
+from server.procedure.states import HearingState
 from server.settings import Settings
 
 HEARING_A = "hearing-a"
@@ -79,8 +80,20 @@ def db_settings(tmp_path, database_url: str) -> Settings:
 @asynccontextmanager
 async def _running(settings: Settings) -> AsyncIterator[RunningServer]:
     ctx = ServerContext.build(settings)
-    ctx.hearings.add(Hearing(id=HEARING_A, case_number="7599-23-00-1/1234", title="A"))
-    ctx.hearings.add(Hearing(id=HEARING_B, case_number="7599-23-00-1/5678", title="B"))
+    # In session, parties admitted on arrival: the media tests need no judge to let them in.
+    for hearing_id, number, title in (
+        (HEARING_A, "7599-23-00-1/1234", "A"),
+        (HEARING_B, "7599-23-00-1/5678", "B"),
+    ):
+        ctx.hearings.add(
+            Hearing(
+                id=hearing_id,
+                case_number=number,
+                title=title,
+                state=HearingState.IN_SESSION,
+                auto_admit=True,
+            )
+        )
     app = create_app(ctx=ctx)
     runner = web.AppRunner(app, shutdown_timeout=5)
     await runner.setup()

@@ -11,6 +11,7 @@ from support.nca_pki import GOST512, IIN_EMPLOYEE, IIN_INDIVIDUAL, pki
 from test_signaling_edge import refusal_code
 
 from server.db.schema import InvitationRow
+from server.procedure.states import StateAct
 from signaling.client import HearingClient
 
 SECRETARY_IIN = "850505400123"
@@ -106,7 +107,7 @@ async def test_the_window_and_the_hearing_state_are_enforced(court) -> None:
     status, body = await invite(court, valid_until=(now + timedelta(days=30)).isoformat())
     assert body["error"]["code"] == "invalid_window"
     _, today = await invite(court)
-    court.ctx.hearings.get("hearing-a").closed = True
+    await court.ctx.hearings.change_state("hearing-a", StateAct.CLOSE)
     status, body = await redeem(court, code_of(today["link"]))
     assert body["error"]["code"] == "hearing_closed"
     status, body = await invite(court)
