@@ -19,6 +19,7 @@ from server.facilities import FacilityService
 from server.hearings import HearingRegistry
 from server.invitations import InvitationService
 from server.notify import LogNotifier, Notifier
+from server.procedure.presence import PresenceRegistry
 from server.procedure.protocol import HearingProtocol
 from server.settings import Settings
 from server.sfu.room import Sfu
@@ -41,6 +42,7 @@ class ServerContext:
     invitations: InvitationService
     facilities: FacilityService
     protocol: HearingProtocol
+    presence: PresenceRegistry
     notifier: Notifier
     eds: EdsVerifier | None  # None until trust anchors are configured: EDS login is off
     crls: CrlStore
@@ -74,7 +76,6 @@ class ServerContext:
         db = Database(settings.effective_database_url)
         revocations = RevocationList(db)
         directory = CourtDirectory(db)
-        protocol = HearingProtocol(db)
         crls = CrlStore(settings.eds_crl_files, settings.eds_crl_urls)
         eds = (
             EdsVerifier(
@@ -87,6 +88,7 @@ class ServerContext:
             else None
         )
         hearings = HearingRegistry()
+        protocol = HearingProtocol(db, offset_clock=hearings.recording_offset)
         issuer = TokenIssuer(
             keys=keys,
             issuer=settings.jwt_issuer,
@@ -117,6 +119,7 @@ class ServerContext:
             invitations=InvitationService(db, hearings, issuer, revocations),
             facilities=FacilityService(db, directory, hearings, issuer, revocations, protocol),
             protocol=protocol,
+            presence=PresenceRegistry(),
             notifier=LogNotifier(),
             eds=eds,
             crls=crls,

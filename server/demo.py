@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from server.auth.tokens import Grants
 from server.context import ServerContext
 from server.hearings import Hearing
+from server.procedure.states import HearingState
 
 DEMO_HEARING_ID = "demo"
 DEMO_CASE_NUMBER = "7599-26-00-1/0001"
@@ -38,6 +39,8 @@ def create_demo_hearing(ctx: ServerContext) -> tuple[Hearing, list[tuple[DemoSea
         case_number=DEMO_CASE_NUMBER,
         title="Демо сот отырысы",
         kind="sanction_session",
+        state=HearingState.OPEN,
+        auto_admit=True,
     )
     ctx.hearings.add(hearing)
     links = []

@@ -8,10 +8,9 @@ the database.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from server.auth.tokens import Grants
 from server.procedure.states import HearingState, StateAct, next_state
 from server.roles import ProceduralRole
 
@@ -103,33 +102,11 @@ class Seat:
         }
 
 
-@dataclass
-class Participant:
-    """Someone present in a hearing, as the others see them."""
-
-    id: str
-    name: str
-    role: str
-    grants: Grants
-    muted: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
-    publishing: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
-
-    def public(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "muted": dict(self.muted),
-            "publishing": dict(self.publishing),
-        }
-
-
 class HearingRegistry:
-    """Hearings and their rosters, in process."""
+    """Hearings in process."""
 
     def __init__(self) -> None:
         self._hearings: dict[str, Hearing] = {}
-        self._rosters: dict[str, dict[str, Participant]] = {}
         self._seats: dict[str, dict[str, Seat]] = {}
 
     def create(self, *, case_number: str, title: str, kind: str = "court_hearing") -> Hearing:
@@ -139,13 +116,16 @@ class HearingRegistry:
 
     def add(self, hearing: Hearing) -> None:
         self._hearings[hearing.id] = hearing
-        self._rosters.setdefault(hearing.id, {})
 
     def get(self, hearing_id: str) -> Hearing | None:
         return self._hearings.get(hearing_id)
 
     def all(self) -> list[Hearing]:
         return list(self._hearings.values())
+
+    def recording_offset(self, hearing_id: str, at: datetime) -> float | None:
+        hearing = self._hearings.get(hearing_id)
+        return hearing.recording_offset(at) if hearing else None
 
     async def change_state(
         self, hearing_id: str, act: StateAct, *, at: datetime | None = None
@@ -165,9 +145,3 @@ class HearingRegistry:
     async def add_seat(self, seat: Seat) -> Seat:
         self._seats.setdefault(seat.hearing_id, {})[seat.id] = seat
         return seat
-
-    def roster(self, hearing_id: str) -> dict[str, Participant]:
-        return self._rosters.setdefault(hearing_id, {})
-
-    def participant_count(self) -> int:
-        return sum(len(r) for r in self._rosters.values())

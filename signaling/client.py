@@ -61,6 +61,12 @@ class HearingClient:
     remote: dict[str, RemoteTrack] = field(default_factory=dict)
     participants: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # The procedure as this participant sees it (docs/signaling.md, Hearing procedure).
+    me: dict[str, Any] = field(default_factory=dict)
+    hearing: dict[str, Any] = field(default_factory=dict)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    protocol: list[dict[str, Any]] = field(default_factory=list)
+    quality: dict[str, Any] = field(default_factory=dict)
     offers_answered: int = 0
     _offer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -71,6 +77,11 @@ class HearingClient:
         self.sio.on("participant_updated", self._on_participant, namespace=NAMESPACE)
         self.sio.on("participant_left", self._on_participant_left, namespace=NAMESPACE)
         self.sio.on("error", self._on_error, namespace=NAMESPACE)
+        self.sio.on("self_updated", self._on_self, namespace=NAMESPACE)
+        self.sio.on("notice", self._on_notice, namespace=NAMESPACE)
+        self.sio.on("hearing_state", self._on_hearing_state, namespace=NAMESPACE)
+        self.sio.on("protocol_event", self._on_protocol_event, namespace=NAMESPACE)
+        self.sio.on("quality", self._on_quality, namespace=NAMESPACE)
         await self.sio.connect(
             self.base_url,
             namespaces=[NAMESPACE],
@@ -92,6 +103,9 @@ class HearingClient:
         reply = await self.call("join")
         for participant in reply["participants"]:
             self.participants[participant["id"]] = participant
+        self.me = reply["self"]
+        self.hearing = reply["hearing"]
+        self.protocol = list(reply.get("protocol", []))
         return reply
 
     async def publish(self, *tracks: MediaStreamTrack) -> None:
@@ -150,6 +164,24 @@ class HearingClient:
 
     async def _on_error(self, error: dict[str, Any]) -> None:
         self.errors.append(error)
+
+    async def _on_self(self, me: dict[str, Any]) -> None:
+        self.me = me
+
+    async def _on_notice(self, notice: dict[str, Any]) -> None:
+        self.notices.append(notice)
+
+    async def _on_hearing_state(self, payload: dict[str, Any]) -> None:
+        self.hearing = payload["hearing"]
+
+    async def _on_protocol_event(self, entry: dict[str, Any]) -> None:
+        self.protocol.append(entry)
+
+    async def _on_quality(self, payload: dict[str, Any]) -> None:
+        self.quality = payload["participants"]
+
+    def notice_codes(self) -> list[str]:
+        return [n["code"] for n in self.notices]
 
     def active_tracks(self) -> list[RemoteTrack]:
         return [r for r in self.remote.values() if r.active and r.track is not None]

@@ -51,3 +51,47 @@ class IceCandidate(EventModel):
 class SetMute(EventModel):
     kind: Literal["audio", "video"]
     muted: bool
+
+
+ParticipantId = Field(min_length=1, max_length=128)
+
+
+class SetState(EventModel):
+    act: Literal["open", "start", "recess", "resume", "close"]
+
+
+class TargetParticipant(EventModel):
+    """An act of the court on one participant (admit, dismiss, call in, remove)."""
+
+    participant_id: str = ParticipantId
+
+
+class AdmitAll(EventModel):
+    pass
+
+
+class MuteParticipant(EventModel):
+    participant_id: str = ParticipantId
+    kind: Literal["audio", "video"]
+    locked: bool = True
+
+
+class ReleaseMute(EventModel):
+    participant_id: str = ParticipantId
+    kind: Literal["audio", "video"]
+
+
+class RaiseHand(EventModel):
+    raised: bool
+
+
+class StartConsultation(EventModel):
+    participant_id: str = ParticipantId
+
+
+class EndConsultation(EventModel):
+    pass
+
+
+class RecallConsultation(EventModel):
+    consultation_id: str = Field(min_length=1, max_length=64)

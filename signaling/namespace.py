@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import socketio
 import structlog
@@ -22,9 +22,20 @@ from pydantic import BaseModel, ValidationError
 from server.auth.tokens import HearingClaims, TokenError
 from server.context import ServerContext
 from server.errors import CodedError, invalid_payload
-from server.hearings import Participant
-from server.procedure.protocol import Actor, EventKind
+from server.hearings import Hearing
+from server.procedure.permissions import (
+    ADMITTED_ON_JOIN,
+    CALLED_IN_ONLY,
+    MATRIX,
+    Action,
+    allowed,
+)
+from server.procedure.presence import HearingPresence, Place, Presence
+from server.procedure.protocol import EventKind, ProtocolEvent
+from server.procedure.states import HearingState
+from server.roles import ProceduralRole
 from server.sfu.session import MediaSession
+from signaling.court import CourtEvents
 from signaling.errors import SignalingError
 from signaling.events import (
     IceCandidate,
@@ -53,6 +64,8 @@ class Connection:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     joined: bool = False
     media: MediaSession | None = None
+    # Participant ids this connection has been told about (joined, not yet left).
+    known: set[str] = field(default_factory=set)
     tokens: float = RATE_CAPACITY
     refilled_at: float = field(default_factory=time.monotonic)
 
@@ -76,6 +89,22 @@ class Connection:
 
 def hearing_room(hearing_id: str) -> str:
     return f"hearing:{hearing_id}"
+
+
+def court_room(hearing_id: str) -> str:
+    """The judge's and secretary's connections: protocol and quality go only there."""
+    return f"court:{hearing_id}"
+
+
+def initial_place(role: ProceduralRole, hearing: Hearing) -> Place:
+    """Where someone who was not here before comes in (docs/signaling.md, Places)."""
+    if role in ADMITTED_ON_JOIN:
+        if role is ProceduralRole.JUDGE and hearing.state is HearingState.RECESS:
+            return Place.DELIBERATION
+        return Place.HEARING
+    if hearing.auto_admit and role not in CALLED_IN_ONLY:
+        return Place.HEARING
+    return Place.WAITING
 
 
 class SignalingStats:
@@ -107,6 +136,9 @@ class HearingNamespace(socketio.AsyncNamespace):
             "ice_candidate": (IceCandidate, self._ice_candidate),
             "set_mute": (SetMute, self._set_mute),
         }
+        self.court = CourtEvents(self)
+        self._events.update(self.court.events())
+        ctx.protocol.listeners.append(self._protocol_appended)
 
     # -- dispatch -----------------------------------------------------------
 
@@ -182,13 +214,20 @@ class HearingNamespace(socketio.AsyncNamespace):
         wanted = auth.get("hearing") if isinstance(auth, dict) else None
         if wanted is not None and wanted != claims.hearing:
             self._refuse_connection("hearing_mismatch", "the token is for another hearing")
-        if self.ctx.hearings.get(claims.hearing) is None:
+        hearing = self.ctx.hearings.get(claims.hearing)
+        if hearing is None:
             self._refuse_connection("hearing_not_found", "this hearing does not exist here")
+        if claims.role not in ProceduralRole._value2member_map_:
+            self._refuse_connection("role_unknown", "the token's role is not a procedural role")
+        if hearing.closed:
+            self._refuse_connection("hearing_closed", "the hearing is closed")
+        if claims.role == ProceduralRole.OBSERVER and not hearing.is_open:
+            self._refuse_connection("hearing_not_public", "a closed-door hearing has no observers")
         self.connections[sid] = Connection(sid=sid, claims=claims)
         log.info("connected", sid=sid, hearing=claims.hearing, participant=claims.sub)
         return True
 
-    def _refuse_connection(self, code: str, message: str) -> None:
+    def _refuse_connection(self, code: str, message: str) -> NoReturn:
         SignalingStats.bump(self.stats.refused_connections, code)
         log.info("connection_refused", code=code)
         raise socketio.exceptions.ConnectionRefusedError(
@@ -200,8 +239,85 @@ class HearingNamespace(socketio.AsyncNamespace):
         if conn is None:
             return
         async with conn.lock:
-            await self._remove_participant(conn)
+            await self.depart(conn, reason="connection_lost")
         log.info("disconnected", sid=sid, hearing=conn.hearing_id, participant=conn.participant_id)
+
+    # -- who is where, and who is told ---------------------------------------
+
+    def presence(self, hearing_id: str) -> HearingPresence:
+        return self.ctx.presence.hearing(hearing_id)
+
+    def me(self, conn: Connection) -> Presence:
+        """The joined participant behind ``conn``."""
+        self._require_joined(conn)
+        presence = self.presence(conn.hearing_id).get(conn.participant_id)
+        if presence is None:
+            raise SignalingError("not_joined", "join the hearing first")
+        return presence
+
+    def joined_connections(self, hearing_id: str) -> list[Connection]:
+        return [c for c in self.connections.values() if c.joined and c.hearing_id == hearing_id]
+
+    def connection_of(self, hearing_id: str, participant_id: str) -> Connection | None:
+        for conn in self.joined_connections(hearing_id):
+            if conn.participant_id == participant_id:
+                return conn
+        return None
+
+    async def broadcast(self, subject: Presence, hearing_id: str) -> None:
+        """Tell every connection of the hearing what it may see of ``subject``'s change."""
+        hearing = self.presence(hearing_id)
+        for conn in self.joined_connections(hearing_id):
+            if conn.participant_id == subject.id:
+                await self.emit("self_updated", subject.view(None), to=conn.sid)
+                await self._resync(conn, subject, hearing)
+                continue
+            viewer = hearing.get(conn.participant_id)
+            if viewer is None:
+                continue
+            if viewer.sees(subject) and subject.id in hearing.participants:
+                event = "participant_updated" if subject.id in conn.known else "participant_joined"
+                conn.known.add(subject.id)
+                await self.emit(event, subject.view(viewer), to=conn.sid)
+            elif subject.id in conn.known:
+                conn.known.discard(subject.id)
+                await self.emit("participant_left", {"id": subject.id}, to=conn.sid)
+
+    async def _resync(self, conn: Connection, viewer: Presence, hearing: HearingPresence) -> None:
+        """After ``viewer`` moved, tell them who they now see and who they no longer see."""
+        visible = {p.id: p for p in hearing.participants.values() if viewer.sees(p)}
+        for gone in conn.known - visible.keys():
+            await self.emit("participant_left", {"id": gone}, to=conn.sid)
+        for new in visible.keys() - conn.known:
+            await self.emit("participant_joined", visible[new].view(viewer), to=conn.sid)
+        conn.known = set(visible)
+
+    async def notify(
+        self,
+        subject: Presence,
+        hearing_id: str,
+        code: str,
+        *,
+        by: Presence | None = None,
+        kind: str | None = None,
+    ) -> None:
+        """Tell ``subject`` why something happened to them."""
+        conn = self.connection_of(hearing_id, subject.id)
+        if conn is None:
+            return
+        who = None if by is None else {"name": by.name, "role": str(by.role)}
+        await self.emit("notice", {"code": code, "by": who, "kind": kind}, to=conn.sid)
+
+    async def place_media(self, subject: Presence, hearing_id: str) -> None:
+        """Move ``subject``'s media into the SFU space of their current place."""
+        conn = self.connection_of(hearing_id, subject.id)
+        if conn is None or conn.media is None:
+            return
+        target = self.ctx.sfu.room(hearing_id, subject.space())
+        await conn.media.room.move_session(subject.id, target)
+
+    async def _protocol_appended(self, hearing_id: str, entry: ProtocolEvent) -> None:
+        await self.emit("protocol_event", entry.as_json(), room=court_room(hearing_id))
 
     # -- handlers -----------------------------------------------------------
 
@@ -214,20 +330,38 @@ class HearingNamespace(socketio.AsyncNamespace):
         if conn.joined:
             raise SignalingError("already_joined", "this connection has already joined")
         claims = conn.claims
-        roster = self.ctx.hearings.roster(claims.hearing)
+        hearing = self.ctx.hearings.get(claims.hearing)
+        if hearing is None:
+            raise SignalingError("hearing_not_found", "this hearing does not exist here")
+        if hearing.closed:
+            raise SignalingError("hearing_closed", "the hearing is closed")
         await self._replace_older_connection(conn)
-        participant = Participant(
-            id=claims.sub, name=claims.name, role=claims.role, grants=claims.grants
-        )
-        roster[participant.id] = participant
+        here = self.presence(claims.hearing)
+        me = here.get(claims.sub)
+        rejoined = me is not None
+        if me is None:
+            seat = await self.ctx.hearings.seat(claims.hearing, claims.sub)
+            role = ProceduralRole(claims.role)
+            me = Presence(
+                id=claims.sub,
+                name=claims.name,
+                role=role,
+                grants=claims.grants,
+                place=initial_place(role, hearing),
+                represents=seat.represents if seat else None,
+                interprets_for=seat.interprets_for if seat else None,
+            )
+            here.participants[me.id] = me
+        me.connected = True
+        me.publishing = {"audio": False, "video": False}
         sid = conn.sid
 
         async def send_offer(payload: dict[str, Any]) -> None:
             await self.emit("subscribe_offer", payload, to=sid)
 
-        room = self.ctx.sfu.room(claims.hearing)
+        room = self.ctx.sfu.room(claims.hearing, me.space())
         conn.media = await room.add_session(
-            participant.id,
+            me.id,
             can_publish_audio=claims.grants.publish_audio,
             can_publish_video=claims.grants.publish_video,
             can_subscribe=claims.grants.subscribe,
@@ -235,30 +369,32 @@ class HearingNamespace(socketio.AsyncNamespace):
         )
         conn.joined = True
         await self.enter_room(sid, hearing_room(claims.hearing))
-        if not claims.grants.hidden:
-            await self.emit(
-                "participant_joined",
-                participant.public(),
-                room=hearing_room(claims.hearing),
-                skip_sid=sid,
-            )
-        log.info("joined", hearing=claims.hearing, participant=participant.id, role=claims.role)
+        if me.is_court:
+            await self.enter_room(sid, court_room(claims.hearing))
+        others = [p for p in here.participants.values() if me.sees(p)]
+        conn.known = {p.id for p in others}
+        await self.broadcast(me, claims.hearing)
+        log.info("joined", hearing=claims.hearing, participant=me.id, role=claims.role)
         await self.ctx.protocol.append(
             claims.hearing,
             EventKind.JOINED,
-            actor=Actor(participant.id, participant.name, participant.role),
+            actor=me.actor(),
+            details={"place": str(me.place), **({"rejoined": True} if rejoined else {})},
         )
-        others = [
-            p.public() for p in roster.values() if p.id != participant.id and not p.grants.hidden
-        ]
-        hearing = self.ctx.hearings.get(claims.hearing)
-        assert hearing is not None  # checked at connect; hearings are not deleted while joined
-        return {
+        result: dict[str, Any] = {
             "hearing": hearing.public(),
-            "self": participant.public(),
-            "participants": others,
+            "self": me.view(None),
+            "participants": [p.view(me) for p in others],
             "ice_servers": [s.model_dump(exclude_none=True) for s in self.ctx.settings.ice_servers],
+            "permissions": [str(a) for a in MATRIX if allowed(me.role, a)],
+            "consultations": [c.public() for c in here.consultations.values()]
+            if me.is_court
+            else [],
         }
+        if allowed(me.role, Action.SEE_PROTOCOL):
+            events = await self.ctx.protocol.events(claims.hearing)
+            result["protocol"] = [e.as_json() for e in events]
+        return result
 
     async def _replace_older_connection(self, conn: Connection) -> None:
         """A participant who rejoins (new tab, network change) replaces their old connection."""
@@ -269,7 +405,7 @@ class HearingNamespace(socketio.AsyncNamespace):
                 and other.hearing_id == conn.hearing_id
                 and other.participant_id == conn.participant_id
             ):
-                await self._remove_participant(other, announce=False)
+                await self._close_media(other)
                 self.connections.pop(other.sid, None)
                 await self.emit(
                     "error",
@@ -280,32 +416,50 @@ class HearingNamespace(socketio.AsyncNamespace):
 
     async def _leave(self, conn: Connection, _: LeaveRequest) -> dict[str, Any]:
         self._require_joined(conn)
-        await self._remove_participant(conn)
+        await self.depart(conn, reason="left")
         return {}
 
-    async def _remove_participant(self, conn: Connection, *, announce: bool = True) -> None:
+    async def _close_media(self, conn: Connection) -> None:
+        """Close the connection's media and take it out of the hearing's rooms."""
         if not conn.joined:
             return
         conn.joined = False
-        hearing_id, participant_id = conn.hearing_id, conn.participant_id
         if conn.media is not None:
             room = conn.media.room  # the hearing, or a separate space they were moved to
-            if room.sessions.get(participant_id) is conn.media:
-                await room.remove_session(participant_id)
+            if room.sessions.get(conn.participant_id) is conn.media:
+                await room.remove_session(conn.participant_id)
             await self.ctx.sfu.drop_room_if_empty(room.key)
         conn.media = None
-        roster = self.ctx.hearings.roster(hearing_id)
-        roster.pop(participant_id, None)
-        await self.leave_room(conn.sid, hearing_room(hearing_id))
-        if announce and not conn.claims.grants.hidden:
-            await self.emit(
-                "participant_left", {"id": participant_id}, room=hearing_room(hearing_id)
-            )
-        log.info("left", hearing=hearing_id, participant=participant_id)
+        conn.known.clear()
+        await self.leave_room(conn.sid, hearing_room(conn.hearing_id))
+        await self.leave_room(conn.sid, court_room(conn.hearing_id))
+
+    async def depart(self, conn: Connection, *, reason: str) -> None:
+        """The participant left (``left``, ``removed``) or their connection dropped.
+
+        Someone whose connection dropped stays on the court's list, shown as
+        disconnected, and comes back into the same place; a consultation they
+        were in ends, as it does when either member leaves.
+        """
+        if not conn.joined:
+            return
+        await self._close_media(conn)
+        hearing_id, participant_id = conn.hearing_id, conn.participant_id
+        here = self.presence(hearing_id)
+        me = here.get(participant_id)
+        if me is None:
+            return
+        if me.consultation is not None:
+            await self.court.end_consultation(hearing_id, me.consultation, ended_by=me)
+        if reason == "connection_lost":
+            me.connected = False
+            me.publishing = {"audio": False, "video": False}
+        else:
+            del here.participants[participant_id]
+        await self.broadcast(me, hearing_id)
+        log.info("left", hearing=hearing_id, participant=participant_id, reason=reason)
         await self.ctx.protocol.append(
-            hearing_id,
-            EventKind.LEFT,
-            actor=Actor(participant_id, conn.claims.name, conn.claims.role),
+            hearing_id, EventKind.LEFT, actor=me.actor(), details={"reason": reason}
         )
 
     async def _publish_offer(self, conn: Connection, offer: PublishOffer) -> dict[str, Any]:
@@ -313,11 +467,10 @@ class HearingNamespace(socketio.AsyncNamespace):
         if not conn.claims.grants.can_publish:
             raise SignalingError("forbidden", "your role may not publish media in this hearing")
         answer = await media.handle_publish_offer(offer.sdp)
-        participant = self.ctx.hearings.roster(conn.hearing_id).get(conn.participant_id)
-        if participant is not None:
-            kinds = {t.kind for t in media.published.values()}
-            participant.publishing = {"audio": "audio" in kinds, "video": "video" in kinds}
-            await self._announce_update(conn, participant)
+        me = self.me(conn)
+        kinds = {t.kind for t in media.published.values()}
+        me.publishing = {"audio": "audio" in kinds, "video": "video" in kinds}
+        await self.broadcast(me, conn.hearing_id)
         return {"type": answer.type, "sdp": answer.sdp}
 
     async def _subscribe_answer(self, conn: Connection, answer: SubscribeAnswer) -> dict[str, Any]:
@@ -333,22 +486,12 @@ class HearingNamespace(socketio.AsyncNamespace):
         return {}
 
     async def _set_mute(self, conn: Connection, mute: SetMute) -> dict[str, Any]:
-        self._require_joined(conn)
-        participant = self.ctx.hearings.roster(conn.hearing_id).get(conn.participant_id)
-        if participant is None:
-            raise SignalingError("not_joined", "join the hearing first")
-        participant.muted[mute.kind] = mute.muted
-        await self._announce_update(conn, participant)
-        return {"participant": participant.public()}
-
-    async def _announce_update(self, conn: Connection, participant: Participant) -> None:
-        if not conn.claims.grants.hidden:
-            await self.emit(
-                "participant_updated",
-                participant.public(),
-                room=hearing_room(conn.hearing_id),
-                skip_sid=conn.sid,
-            )
+        me = self.me(conn)
+        if not mute.muted and me.mute_locked[mute.kind]:
+            raise SignalingError("mute_locked", "the court has muted you; wait for its leave")
+        me.muted[mute.kind] = mute.muted
+        await self.broadcast(me, conn.hearing_id)
+        return {"participant": me.view(None)}
 
     async def close(self) -> None:
         """Disconnect everyone (graceful shutdown)."""

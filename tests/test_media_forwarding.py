@@ -77,20 +77,22 @@ async def test_late_joiner_and_leaver(tyndau) -> None:
     clients = [judge, lawyer]
     try:
         await wait_until(lambda: len(judge.active_tracks()) == 2, 15, "judge to receive the lawyer")
-        # A witness joins mid-call: gets both pictures quickly (keyframe on request).
+        # A prosecutor joins mid-call: gets both pictures quickly (keyframe on request).
         plis_before = tyndau.ctx.sfu.counters.plis_sent
-        witness = await join_and_publish(
-            tyndau.url, tyndau.token("witness", role="witness"), (240, 200, 30), 550
+        prosecutor = await join_and_publish(
+            tyndau.url, tyndau.token("prosecutor", role="prosecutor"), (240, 200, 30), 550
         )
-        clients.append(witness)
-        await wait_until(lambda: len(witness.active_tracks()) == 4, 15, "witness to receive both")
-        for remote in witness.active_tracks():
+        clients.append(prosecutor)
+        await wait_until(
+            lambda: len(prosecutor.active_tracks()) == 4, 15, "prosecutor to receive both"
+        )
+        for remote in prosecutor.active_tracks():
             if remote.kind == "video":
                 rgb = PEOPLE[remote.participant_id][0]
                 assert color_close(await seen_color(remote, rgb, timeout=5), rgb)
         assert tyndau.ctx.sfu.counters.plis_sent > plis_before
-        await wait_until(lambda: len(judge.active_tracks()) == 4, 15, "judge to receive witness")
-        assert "witness" in judge.participants
+        await wait_until(lambda: len(judge.active_tracks()) == 4, 15, "judge to receive prosecutor")
+        assert "prosecutor" in judge.participants
 
         # The lawyer leaves: their tracks end for everyone, and they leave the list.
         lawyer_tracks = [r for r in judge.active_tracks() if r.participant_id == "lawyer"]
@@ -99,16 +101,16 @@ async def test_late_joiner_and_leaver(tyndau) -> None:
             assert await track_ends(remote), f"the lawyer's {remote.kind} did not end at the judge"
         await wait_until(
             lambda: (
-                {r.participant_id for r in judge.active_tracks()} == {"witness"}
-                and {r.participant_id for r in witness.active_tracks()} == {"judge"}
+                {r.participant_id for r in judge.active_tracks()} == {"prosecutor"}
+                and {r.participant_id for r in prosecutor.active_tracks()} == {"judge"}
             ),
             10,
             "the lawyer's tracks to be marked inactive after renegotiation",
         )
         assert "lawyer" not in judge.participants
-        assert "lawyer" not in witness.participants
+        assert "lawyer" not in prosecutor.participants
         room = tyndau.ctx.sfu.room("hearing-a")
-        assert {t.owner_id for t in room.tracks.values()} == {"judge", "witness"}
+        assert {t.owner_id for t in room.tracks.values()} == {"judge", "prosecutor"}
         # Media still flows between those who stayed.
         for remote in judge.active_tracks():
             if remote.kind == "video":
@@ -129,7 +131,7 @@ async def test_rejoining_replaces_the_old_connection(tyndau) -> None:
         assert any(e["code"] == "replaced" for e in first.errors)
         room = tyndau.ctx.sfu.room("hearing-a")
         assert set(room.sessions) == {"judge", "lawyer"}
-        assert list(tyndau.ctx.hearings.roster("hearing-a")) == ["judge", "lawyer"]
+        assert list(tyndau.ctx.presence.hearing("hearing-a").participants) == ["judge", "lawyer"]
         await wait_until(
             lambda: [r.participant_id for r in judge.active_tracks()] == ["lawyer"],
             15,

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
@@ -137,3 +148,5 @@ class HearingEventRow(Base):
     subject_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     subject_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # Seconds into the hearing's recording (recesses excluded); None before the session.
+    recording_offset: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -9,6 +9,7 @@ HTML page in the hearing's language.
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -58,6 +59,7 @@ class ProtocolEvent:
     subject_id: str | None
     subject_name: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    recording_offset: float | None = None  # seconds into the hearing's recording
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -71,14 +73,22 @@ class ProtocolEvent:
             if self.subject_id is None
             else {"id": self.subject_id, "name": self.subject_name},
             "details": self.details,
+            "recording_offset": self.recording_offset,
         }
 
 
-class HearingProtocol:
-    """Appends to and reads the protocols of hearings."""
+# Where in its recording a hearing is at a moment (None before the session starts).
+OffsetClock = Callable[[str, datetime], float | None]
+Listener = Callable[[str, "ProtocolEvent"], Awaitable[None]]
 
-    def __init__(self, db: Database) -> None:
+
+class HearingProtocol:
+    """Appends to and reads the protocols of hearings; tells listeners of each entry."""
+
+    def __init__(self, db: Database, offset_clock: OffsetClock | None = None) -> None:
         self.db = db
+        self.offset_clock = offset_clock
+        self.listeners: list[Listener] = []
 
     async def append(
         self,
@@ -91,9 +101,11 @@ class HearingProtocol:
         details: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> ProtocolEvent:
+        at = at or datetime.now(UTC)
+        offset = self.offset_clock(hearing_id, at) if self.offset_clock else None
         row = HearingEventRow(
             hearing_id=hearing_id,
-            at=at or datetime.now(UTC),
+            at=at,
             kind=str(kind),
             actor_id=actor.id if actor else None,
             actor_name=actor.name if actor else None,
@@ -101,11 +113,15 @@ class HearingProtocol:
             subject_id=subject_id,
             subject_name=subject_name,
             details=details or {},
+            recording_offset=None if offset is None else round(offset, 3),
         )
         async with self.db.session() as session:
             session.add(row)
             await session.flush()
-            return _event(row)
+            event = _event(row)
+        for listener in list(self.listeners):
+            await listener(hearing_id, event)
+        return event
 
     async def events(self, hearing_id: str) -> list[ProtocolEvent]:
         async with self.db.session() as session:
@@ -140,6 +156,7 @@ def _event(row: HearingEventRow) -> ProtocolEvent:
         subject_id=row.subject_id,
         subject_name=row.subject_name,
         details=dict(row.details or {}),
+        recording_offset=row.recording_offset,
     )
 
 
@@ -148,6 +165,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "Сот отырысының хаттамасы",
         "case": "Іс",
         "time": "Уақыт (UTC)",
+        "offset": "Жазбадағы уақыт",
         "event": "Оқиға",
         "who": "Кім",
         "whom": "Кімге",
@@ -161,8 +179,8 @@ LABELS: dict[str, dict[str, str]] = {
         EventKind.ADMITTED: "Отырысқа жіберілді",
         EventKind.DISMISSED: "Күту бөлмесіне қайтарылды",
         EventKind.WITNESS_CALLED: "Куә шақырылды",
-        EventKind.MUTED: "Микрофоны өшірілді",
-        EventKind.UNMUTED: "Микрофоны қосылды",
+        EventKind.MUTED: "Сот микрофонды өшірді",
+        EventKind.UNMUTED: "Сот микрофонды қосуға рұқсат берді",
         EventKind.REMOVED: "Отырыстан шығарылды",
         EventKind.CONSULTATION_STARTED: "Жеке кеңес басталды",
         EventKind.CONSULTATION_ENDED: "Жеке кеңес аяқталды",
@@ -174,6 +192,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "Протокол судебного заседания",
         "case": "Дело",
         "time": "Время (UTC)",
+        "offset": "Время в записи",
         "event": "Событие",
         "who": "Кто",
         "whom": "Кого",
@@ -187,8 +206,8 @@ LABELS: dict[str, dict[str, str]] = {
         EventKind.ADMITTED: "Допущен в заседание",
         EventKind.DISMISSED: "Возвращён в зал ожидания",
         EventKind.WITNESS_CALLED: "Вызван свидетель",
-        EventKind.MUTED: "Микрофон отключён",
-        EventKind.UNMUTED: "Микрофон включён",
+        EventKind.MUTED: "Суд отключил микрофон",
+        EventKind.UNMUTED: "Суд разрешил включить микрофон",
         EventKind.REMOVED: "Удалён из заседания",
         EventKind.CONSULTATION_STARTED: "Начата конфиденциальная консультация",
         EventKind.CONSULTATION_ENDED: "Консультация окончена",
@@ -200,6 +219,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "Hearing protocol",
         "case": "Case",
         "time": "Time (UTC)",
+        "offset": "Recording time",
         "event": "Event",
         "who": "By",
         "whom": "Concerning",
@@ -213,8 +233,8 @@ LABELS: dict[str, dict[str, str]] = {
         EventKind.ADMITTED: "Admitted to the hearing",
         EventKind.DISMISSED: "Sent back to the waiting room",
         EventKind.WITNESS_CALLED: "Witness called in",
-        EventKind.MUTED: "Microphone muted",
-        EventKind.UNMUTED: "Microphone unmuted",
+        EventKind.MUTED: "Muted by the court",
+        EventKind.UNMUTED: "The court lifted the mute",
         EventKind.REMOVED: "Removed from the hearing",
         EventKind.CONSULTATION_STARTED: "Private consultation began",
         EventKind.CONSULTATION_ENDED: "Private consultation ended",
@@ -223,6 +243,13 @@ LABELS: dict[str, dict[str, str]] = {
         EventKind.DETAINEE_ATTESTED: "Detainee's identity attested by the facility officer",
     },
 }
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 def render_html(hearing: Hearing, events: list[ProtocolEvent], language: str) -> str:
@@ -239,6 +266,7 @@ def render_html(hearing: Hearing, events: list[ProtocolEvent], language: str) ->
     rows = "\n".join(
         "<tr>"
         f"<td>{esc(event.at.strftime('%Y-%m-%d %H:%M:%S'))}</td>"
+        f"<td>{_clock(event.recording_offset)}</td>"
         f"<td>{esc(labels[event.kind])}</td>"
         f"<td>{person(event.actor.name, event.actor.role) if event.actor else ''}</td>"
         f"<td>{person(event.subject_name, None)}</td>"
@@ -254,7 +282,8 @@ def render_html(hearing: Hearing, events: list[ProtocolEvent], language: str) ->
         f"<h1>{esc(labels['title'])}</h1>\n"
         f"<p>{esc(labels['case'])}: <strong>{esc(hearing.case_number)}</strong> — "
         f"{esc(hearing.title)}</p>\n"
-        f"<table><thead><tr><th>{esc(labels['time'])}</th><th>{esc(labels['event'])}</th>"
+        f"<table><thead><tr><th>{esc(labels['time'])}</th><th>{esc(labels['offset'])}</th>"
+        f"<th>{esc(labels['event'])}</th>"
         f"<th>{esc(labels['who'])}</th><th>{esc(labels['whom'])}</th></tr></thead>\n"
         f"<tbody>\n{rows}\n</tbody></table>\n</body>\n</html>\n"
     )

@@ -90,8 +90,8 @@ async def test_an_invitation_link_opens_the_hearing(tyndau, browser: Browser) ->
     assert "#token=" in page.url  # the code was traded for a hearing token
     assert "Куәгер Сәуле" in await page.locator("#whoami-name").inner_text()
     assert "7599-23-00-1/1234" in await page.locator("#hearing-id").inner_text()
-    roster = tyndau.ctx.hearings.roster("hearing-a")
-    assert [p.role for p in roster.values()] == ["witness"]
+    present = tyndau.ctx.presence.hearing("hearing-a").participants
+    assert [p.role for p in present.values()] == ["witness"]
     # The same link, withdrawn, no longer opens anything.
     await api(tyndau.url, "DELETE", f"/api/invitations/{created['id']}", token=secretary)
     again = await open_link(browser, link, **PHONE)
