@@ -67,12 +67,12 @@ class GcPauses:
         return {"count": self.count, "total_ms": self.total_ms, "long": self.long}
 
 
-def mint_tokens(ctx: ServerContext, rooms: int, participants: int) -> dict[str, list[str]]:
-    """Register the bench hearings and return their speaker tokens, by hearing id."""
+async def mint_tokens(ctx: ServerContext, rooms: int, participants: int) -> dict[str, list[str]]:
+    """Schedule the bench hearings and return their speaker tokens, by hearing id."""
     tokens: dict[str, list[str]] = {}
     for i in range(rooms):
         hearing_id = f"bench-{i}"
-        ctx.hearings.add(
+        await ctx.hearings.save(
             Hearing(
                 id=hearing_id,
                 case_number=f"BENCH-{i:04d}",
@@ -105,7 +105,6 @@ async def serve(port: int, rooms: int, participants: int, data_dir: Path) -> Non
     )
     configure_logging(settings.log_level, settings.log_format)  # stderr; stdout stays clean
     ctx = ServerContext.build(settings)
-    tokens = mint_tokens(ctx, rooms, participants)
     app = create_app(ctx=ctx)
     pauses = GcPauses()
     gc.callbacks.append(pauses)
@@ -115,7 +114,8 @@ async def serve(port: int, rooms: int, participants: int, data_dir: Path) -> Non
 
     app.router.add_get("/bench/gc", gc_report)
     runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout_seconds, access_log=None)
-    await runner.setup()
+    await runner.setup()  # the context starts: database ready
+    tokens = await mint_tokens(ctx, rooms, participants)
     site = web.TCPSite(runner, HOST, port)
     await site.start()
     bound_port = port or int(runner.addresses[0][1])

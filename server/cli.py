@@ -17,7 +17,6 @@ from server.auth.tokens import Grants
 from server.context import ServerContext
 from server.demo import create_demo_hearing
 from server.directory import StaffRole
-from server.hearings import Hearing
 from server.logging_config import configure_logging
 from server.settings import Settings
 
@@ -39,13 +38,10 @@ def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     ctx = ServerContext.build(settings)
-    if settings.demo:
-        hearing, links = create_demo_hearing(ctx)
-        print(f"\nDemo hearing {hearing.case_number} ({hearing.title}). Join links:", flush=True)
-        for seat, link in links:
-            print(f"  {seat.role:<11} {seat.name}:\n    {link}", flush=True)
-        print(flush=True)
     app = create_app(ctx=ctx)
+    if settings.demo:
+        # After the context's start-up: the demo hearing is written to the database.
+        app.on_startup.append(lambda _app: _print_demo_links(ctx))
     log.info("listening", host=settings.host, port=settings.port, demo=settings.demo)
     web.run_app(
         app,
@@ -58,10 +54,17 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _print_demo_links(ctx: ServerContext) -> None:
+    hearing, links = await create_demo_hearing(ctx)
+    print(f"\nDemo hearing {hearing.case_number} ({hearing.title}). Join links:", flush=True)
+    for seat, link in links:
+        print(f"  {seat.role!s:<11} {seat.name}:\n    {link}", flush=True)
+    print(flush=True)
+
+
 def issue_token(args: argparse.Namespace) -> int:
     settings = _settings(args)
     ctx = ServerContext.build(settings)
-    ctx.hearings.add(Hearing(id=args.hearing, case_number=args.hearing, title=args.hearing))
     grants = Grants(
         publish_audio=not args.receive_only,
         publish_video=not args.receive_only,

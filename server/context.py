@@ -52,6 +52,7 @@ class ServerContext:
         """Bring up what needs the event loop: the database schema, CRL refreshes."""
         await self.db.upgrade()
         await self.revocations.load()
+        await self.hearings.load()
         if not self.settings.eds_trust_anchors:
             log.warning("eds_login_disabled", reason="no TYNDAU_EDS_TRUST_ANCHORS configured")
         if self.settings.eds_crl_urls or self.settings.eds_crl_files:
@@ -87,7 +88,7 @@ class ServerContext:
             if settings.eds_trust_anchors
             else None
         )
-        hearings = HearingRegistry()
+        hearings = HearingRegistry(db)
         protocol = HearingProtocol(db, offset_clock=hearings.recording_offset)
         issuer = TokenIssuer(
             keys=keys,

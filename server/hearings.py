@@ -1,20 +1,33 @@
 """Hearings of cases, the seats the court gave people in them, and their state.
 
 :class:`HearingRegistry` keeps every hearing this node serves in memory so the
-signaling path can read them without waiting; changes are written through to
-the database.
+signaling path can read them without waiting; every change is written through
+to the database first, so a restart comes back to the same hearings, seats and
+states.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
+from server.db.database import Database
+from server.db.schema import CaseRow, HearingRow, SeatRow, as_utc
+from server.errors import CodedError
 from server.procedure.states import HearingState, StateAct, next_state
 from server.roles import ProceduralRole
 
 LANGUAGES = ("kk", "ru", "en")
+KINDS = ("court_hearing", "sanction_session")
+# As long as an invitation can be valid: a closed hearing answers "closed" that long.
+RECENTLY_CLOSED = timedelta(days=7)
+
+
+class HearingError(CodedError):
+    """A hearing or seat could not be found, made or changed."""
 
 
 @dataclass
@@ -63,6 +76,42 @@ class Hearing:
         self.state_changed_at = at
         return target
 
+    @classmethod
+    def from_row(cls, row: HearingRow, case_number: str) -> Hearing:
+        return cls(
+            id=row.id,
+            case_number=case_number,
+            title=row.title,
+            kind=row.kind,
+            is_open=row.is_open,
+            state=HearingState(row.state),
+            court=row.court,
+            judge_id=row.judge_id,
+            secretary_id=row.secretary_id,
+            scheduled_at=_aware(row.scheduled_at),
+            language=row.language,
+            auto_admit=row.auto_admit,
+            state_changed_at=_aware(row.state_changed_at),
+            in_session_since=_aware(row.in_session_since),
+            recorded_seconds=row.recorded_seconds,
+        )
+
+    def write_to(self, row: HearingRow) -> None:
+        """Copy what changes over a hearing's life into its row."""
+        row.title = self.title
+        row.kind = self.kind
+        row.is_open = self.is_open
+        row.state = str(self.state)
+        row.court = self.court
+        row.judge_id = self.judge_id
+        row.secretary_id = self.secretary_id
+        row.scheduled_at = self.scheduled_at
+        row.language = self.language
+        row.auto_admit = self.auto_admit
+        row.state_changed_at = self.state_changed_at
+        row.in_session_since = self.in_session_since
+        row.recorded_seconds = self.recorded_seconds
+
     def public(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -74,6 +123,10 @@ class Hearing:
             "court": self.court,
             "scheduled_at": self.scheduled_at.isoformat() if self.scheduled_at else None,
             "language": self.language,
+            "auto_admit": self.auto_admit,
+            "state_changed_at": self.state_changed_at.isoformat()
+            if self.state_changed_at
+            else None,
         }
 
 
@@ -90,6 +143,19 @@ class Seat:
     represents: str | None = None  # the party (seat id) a lawyer or representative acts for
     interprets_for: str | None = None  # the party (seat id) an interpreter serves
 
+    @classmethod
+    def from_row(cls, row: SeatRow) -> Seat:
+        return cls(
+            id=row.id,
+            hearing_id=row.hearing_id,
+            role=ProceduralRole(row.role),
+            name=row.name,
+            iin=row.iin,
+            user_id=row.user_id,
+            represents=row.represents,
+            interprets_for=row.interprets_for,
+        )
+
     def public(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -102,23 +168,135 @@ class Seat:
         }
 
 
-class HearingRegistry:
-    """Hearings in process."""
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment)
 
-    def __init__(self) -> None:
+
+class HearingRegistry:
+    """The hearings this node serves: a write-through cache of the database.
+
+    Reads (``get``) never wait, so the signaling path stays synchronous; every
+    change goes to the database before the cache, so what the cache says was
+    stored. Hearings closed long ago are not loaded: ``fetch`` reads them.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._hearings: dict[str, Hearing] = {}
         self._seats: dict[str, dict[str, Seat]] = {}
 
-    def create(self, *, case_number: str, title: str, kind: str = "court_hearing") -> Hearing:
-        hearing = Hearing(id=uuid.uuid4().hex[:12], case_number=case_number, title=title, kind=kind)
-        self.add(hearing)
+    async def load(self) -> None:
+        """Read the hearings still in use, with their seats (at start-up).
+
+        Recently closed ones come too, so that a late link or token for one is
+        told "closed", not "unknown".
+        """
+        closed_since = datetime.now(UTC) - RECENTLY_CLOSED
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(HearingRow, CaseRow.case_number)
+                .join(CaseRow, CaseRow.id == HearingRow.case_id)
+                .where(
+                    (HearingRow.state != str(HearingState.CLOSED))
+                    | (HearingRow.state_changed_at >= closed_since)
+                )
+            )
+            hearings = [Hearing.from_row(row, number) for row, number in rows]
+            seats = await session.scalars(
+                select(SeatRow).where(SeatRow.hearing_id.in_([h.id for h in hearings]))
+            )
+            for seat in seats:
+                self._seats.setdefault(seat.hearing_id, {})[seat.id] = Seat.from_row(seat)
+        self._hearings.update({h.id: h for h in hearings})
+
+    async def schedule(
+        self,
+        *,
+        case_number: str,
+        title: str,
+        kind: str = "court_hearing",
+        created_by: str | None = None,
+        hearing_id: str | None = None,
+        **fields: object,
+    ) -> Hearing:
+        """Put a new hearing of a case (made on first use) on the schedule."""
+        hearing = Hearing(
+            id=hearing_id or uuid.uuid4().hex[:16],
+            case_number=case_number,
+            title=title,
+            kind=kind,
+            **fields,  # type: ignore[arg-type]
+        )
+        return await self.save(hearing, created_by=created_by)
+
+    async def save(self, hearing: Hearing, *, created_by: str | None = None) -> Hearing:
+        """Store a hearing (new, or changed) and serve it from this node."""
+        async with self.db.session() as session:
+            case = await session.scalar(
+                select(CaseRow).where(
+                    CaseRow.court == hearing.court, CaseRow.case_number == hearing.case_number
+                )
+            )
+            if case is None:
+                case = CaseRow(
+                    id=uuid.uuid4().hex, case_number=hearing.case_number, court=hearing.court
+                )
+                session.add(case)
+                await session.flush()
+            row = await session.get(HearingRow, hearing.id)
+            if row is None:
+                row = HearingRow(id=hearing.id, case_id=case.id, created_by=created_by)
+                session.add(row)
+            elif row.case_id != case.id:
+                raise HearingError("hearing_exists", "a hearing with this id belongs to a case")
+            hearing.write_to(row)
+        self._remember(hearing)
         return hearing
 
-    def add(self, hearing: Hearing) -> None:
+    def _remember(self, hearing: Hearing) -> None:
         self._hearings[hearing.id] = hearing
 
     def get(self, hearing_id: str) -> Hearing | None:
+        """A hearing this node serves, without waiting."""
         return self._hearings.get(hearing_id)
+
+    async def fetch(self, hearing_id: str) -> Hearing | None:
+        """Any hearing, closed ones included (read from the database when not served)."""
+        served = self._hearings.get(hearing_id)
+        if served is not None:
+            return served
+        async with self.db.session() as session:
+            found = (
+                await session.execute(
+                    select(HearingRow, CaseRow.case_number)
+                    .join(CaseRow, CaseRow.id == HearingRow.case_id)
+                    .where(HearingRow.id == hearing_id)
+                )
+            ).first()
+        return None if found is None else Hearing.from_row(*found)
+
+    async def listing(
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        judge_id: str | None = None,
+        court: str | None = None,
+    ) -> list[Hearing]:
+        """Hearings scheduled in ``[since, until)``, of one judge or one court, by time."""
+        query = (
+            select(HearingRow, CaseRow.case_number)
+            .join(CaseRow, CaseRow.id == HearingRow.case_id)
+            .where(HearingRow.scheduled_at >= since, HearingRow.scheduled_at < until)
+            .order_by(HearingRow.scheduled_at, HearingRow.id)
+        )
+        if judge_id is not None:
+            query = query.where(HearingRow.judge_id == judge_id)
+        if court is not None:
+            query = query.where(HearingRow.court == court)
+        async with self.db.session() as session:
+            rows = await session.execute(query)
+            return [self._hearings.get(r.id) or Hearing.from_row(r, n) for r, n in rows]
 
     def all(self) -> list[Hearing]:
         return list(self._hearings.values())
@@ -131,8 +309,20 @@ class HearingRegistry:
         self, hearing_id: str, act: StateAct, *, at: datetime | None = None
     ) -> Hearing:
         """Apply a state act (the caller has checked who may take it) and persist it."""
-        hearing = self._hearings[hearing_id]
-        hearing.apply(act, at or datetime.now(UTC))
+        hearing = self._hearings.get(hearing_id)
+        if hearing is None:
+            raise HearingError("hearing_not_found", "this hearing is not served here")
+        changed = replace(hearing)
+        changed.apply(act, at or datetime.now(UTC))
+        async with self.db.session() as session:
+            row = await session.get(HearingRow, hearing_id)
+            if row is None:
+                raise HearingError("hearing_not_found", "this hearing is not in the database")
+            changed.write_to(row)
+        # The cached object is shared with whoever holds it: change it in place.
+        for name in ("state", "state_changed_at", "in_session_since", "recorded_seconds"):
+            setattr(hearing, name, getattr(changed, name))
+        self._remember(hearing)
         return hearing
 
     async def seat(self, hearing_id: str, participant_id: str) -> Seat | None:
@@ -140,8 +330,50 @@ class HearingRegistry:
         return self._seats.get(hearing_id, {}).get(participant_id)
 
     async def seats(self, hearing_id: str) -> list[Seat]:
-        return list(self._seats.get(hearing_id, {}).values())
+        if hearing_id in self._hearings:
+            return list(self._seats.get(hearing_id, {}).values())
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(SeatRow).where(SeatRow.hearing_id == hearing_id).order_by(SeatRow.created_at)
+            )
+            return [Seat.from_row(r) for r in rows]
+
+    async def seat_of(self, hearing_id: str, *, iin: str) -> Seat | None:
+        """The seat bound to a person's IIN (staff and parties who log in by EDS)."""
+        for seat in await self.seats(hearing_id):
+            if seat.iin == iin:
+                return seat
+        return None
+
+    def check_seat(self, seat: Seat) -> None:
+        """Refuse a seat that cannot be given: closed hearing, unknown party, person seated."""
+        hearing = self._hearings.get(seat.hearing_id)
+        if hearing is None:
+            raise HearingError("hearing_not_found", "no such hearing")
+        if hearing.closed:
+            raise HearingError("hearing_closed", "the hearing is closed")
+        existing = self._seats.get(seat.hearing_id, {})
+        for linked in (seat.represents, seat.interprets_for):
+            if linked is not None and linked not in existing:
+                raise HearingError("seat_not_found", "the linked party has no seat here")
+        if seat.iin is not None and any(s.iin == seat.iin for s in existing.values()):
+            raise HearingError("seat_exists", "this person already has a seat in the hearing")
 
     async def add_seat(self, seat: Seat) -> Seat:
+        """Give a person a place in a hearing that is not closed."""
+        self.check_seat(seat)
+        async with self.db.session() as session:
+            session.add(
+                SeatRow(
+                    id=seat.id,
+                    hearing_id=seat.hearing_id,
+                    role=str(seat.role),
+                    name=seat.name,
+                    iin=seat.iin,
+                    user_id=seat.user_id,
+                    represents=seat.represents,
+                    interprets_for=seat.interprets_for,
+                )
+            )
         self._seats.setdefault(seat.hearing_id, {})[seat.id] = seat
         return seat

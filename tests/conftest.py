@@ -9,50 +9,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from support.ports import free_port
 from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from support.running import HEARING_A, HEARING_B, TEST_COURT, RunningServer
 
 from server.app import create_app
-from server.auth.tokens import Grants
 from server.context import ServerContext
 from server.hearings import Hearing
 from server.procedure.states import HearingState
 from server.settings import Settings
-
-HEARING_A = "hearing-a"
-HEARING_B = "hearing-b"
-SPEAKER = Grants(publish_audio=True, publish_video=True, subscribe=True)
-
-
-@dataclass
-class RunningServer:
-    url: str
-    ctx: ServerContext
-    app: web.Application
-
-    def token(
-        self,
-        participant_id: str,
-        *,
-        hearing: str = HEARING_A,
-        role: str = "lawyer",
-        name: str | None = None,
-        grants: Grants = SPEAKER,
-        **kwargs: object,
-    ) -> str:
-        return self.ctx.issuer.issue(
-            hearing=hearing,
-            participant_id=participant_id,
-            name=name or participant_id.title(),
-            role=role,
-            grants=grants,
-            **kwargs,  # type: ignore[arg-type]
-        )
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -80,23 +49,24 @@ def db_settings(tmp_path, database_url: str) -> Settings:
 @asynccontextmanager
 async def _running(settings: Settings) -> AsyncIterator[RunningServer]:
     ctx = ServerContext.build(settings)
+    app = create_app(ctx=ctx)
+    runner = web.AppRunner(app, shutdown_timeout=5)
+    await runner.setup()  # the context starts: the database is migrated
     # In session, parties admitted on arrival: the media tests need no judge to let them in.
     for hearing_id, number, title in (
         (HEARING_A, "7599-23-00-1/1234", "A"),
         (HEARING_B, "7599-23-00-1/5678", "B"),
     ):
-        ctx.hearings.add(
+        await ctx.hearings.save(
             Hearing(
                 id=hearing_id,
                 case_number=number,
                 title=title,
                 state=HearingState.IN_SESSION,
                 auto_admit=True,
+                court=TEST_COURT,
             )
         )
-    app = create_app(ctx=ctx)
-    runner = web.AppRunner(app, shutdown_timeout=5)
-    await runner.setup()
     port = free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import RunningServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.media import color_close
 from support.peers import join_and_publish, seen_color
+from support.running import RunningServer
 from support.waiting import wait_until
 from test_signaling_edge import refusal_code
 
@@ -38,7 +38,7 @@ JUDGE, PROSECUTOR, LAWYER, DETAINEE = (220, 40, 40), (40, 180, 60), (50, 70, 220
 @pytest.fixture
 async def court(tyndau_db: RunningServer) -> RunningServer:
     """A closed-door sanction session with a waiting room, and a public hearing."""
-    tyndau_db.ctx.hearings.add(
+    await tyndau_db.ctx.hearings.save(
         Hearing(
             id=SANCTION,
             case_number="7599-26-00-1/0042",
@@ -47,7 +47,7 @@ async def court(tyndau_db: RunningServer) -> RunningServer:
             is_open=False,
         )
     )
-    tyndau_db.ctx.hearings.add(
+    await tyndau_db.ctx.hearings.save(
         Hearing(id=PUBLIC, case_number="7599-26-00-1/0043", title="Ашық", is_open=True)
     )
     return tyndau_db

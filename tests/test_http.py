@@ -76,10 +76,10 @@ async def test_metrics_count_rooms_participants_and_forwarding(tyndau) -> None:
 
 async def test_graceful_shutdown_closes_peer_connections(settings) -> None:
     ctx = ServerContext.build(settings)
-    ctx.hearings.add(Hearing(id="hearing-a", case_number="1/1", title="A"))
     app = create_app(ctx=ctx)
     runner = web.AppRunner(app, shutdown_timeout=5)
     await runner.setup()
+    await ctx.hearings.save(Hearing(id="hearing-a", case_number="1/1", title="A"))
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     url = f"http://127.0.0.1:{port}"

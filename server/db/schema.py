@@ -9,11 +9,13 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -150,3 +152,61 @@ class HearingEventRow(Base):
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     # Seconds into the hearing's recording (recesses excluded); None before the session.
     recording_offset: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class CaseRow(Base):
+    """A court case; its number (``7599-23-00-1/1234``) is a label, never a key or a path."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("court", "case_number"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(64), index=True)
+    court: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HearingRow(Base):
+    """A hearing of a case: what it is, when, who presides, and where its state stands."""
+
+    __tablename__ = "hearings"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    court: Mapped[str] = mapped_column(String(200), default="")
+    judge_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    secretary_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    scheduled_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    language: Mapped[str] = mapped_column(String(2))
+    auto_admit: Mapped[bool] = mapped_column(Boolean, default=False)
+    state_changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    in_session_since: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    recorded_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SeatRow(Base):
+    """A place the court gave one person in one hearing, with their procedural role."""
+
+    __tablename__ = "hearing_seats"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hearing_id: Mapped[str] = mapped_column(ForeignKey("hearings.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    iin: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
+    user_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    represents: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    interprets_for: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -50,10 +50,12 @@ def start_demo_server(data_dir: Path, port: int, log_path: Path) -> DemoServer:
     links: dict[str, str] = {}
     role = None
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(links) < 5:
+    while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             raise RuntimeError(f"the server exited; see {log_path}")
+        if links and not line.strip():  # a blank line ends the list of links
+            break
         match = LINK.match(line)
         if match:
             role = match.group(1)
