@@ -184,6 +184,13 @@ class InvitationService:
         await self.revocations.revoke_participant(invitation.hearing_id, invitation.participant_id)
         return invitation
 
+    async def get(self, invitation_id: str) -> Invitation:
+        async with self.db.session() as session:
+            row = await session.get(InvitationRow, invitation_id)
+            if row is None:
+                raise InvitationError("invitation_unknown", "no such invitation")
+            return Invitation.from_row(row)
+
     async def for_hearing(self, hearing_id: str) -> list[Invitation]:
         async with self.db.session() as session:
             rows = await session.scalars(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -77,6 +78,12 @@ class Settings(BaseSettings):
     keyframe_interval_seconds: float = Field(1.0, gt=0, le=10)
     """Minimum time between keyframe requests (PLI) sent to one publisher."""
 
+    quality_interval_seconds: float = Field(2.0, gt=0, le=60)
+    """How often every participant's connection quality is sampled and sent to the court."""
+
+    court_timezone: str = "Asia/Almaty"
+    """The courts' local time zone: what "today's hearings" means (IANA name)."""
+
     demo: bool = False
     shutdown_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
@@ -93,6 +100,15 @@ class Settings(BaseSettings):
         """Lists come from the environment as comma-separated values."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("court_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
     @property

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from support.eds_login import api, eds_login, signer_for, verifier_for
 from support.nca_pki import GOST512, IIN_EMPLOYEE, IIN_INDIVIDUAL, pki
+from support.running import TEST_COURT
 from test_signaling_edge import refusal_code
 
 from server.db.schema import InvitationRow
@@ -22,7 +23,7 @@ async def court(tyndau_db):
     server = tyndau_db  # the running server, on SQLite and on PostgreSQL
     server.ctx.eds = verifier_for(pki(GOST512))
     await server.ctx.directory.upsert(
-        iin=SECRETARY_IIN, full_name="Хатшы Айгерім", roles=["secretary"]
+        iin=SECRETARY_IIN, full_name="Хатшы Айгерім", roles=["secretary"], court=TEST_COURT
     )
     token, _ = server.ctx.issuer.issue_session(
         user_id="sec-1", iin=SECRETARY_IIN, name="Хатшы Айгерім", roles=["secretary"]
@@ -146,6 +147,37 @@ async def test_who_may_invite_whom(court) -> None:
     assert (status, body["error"]["code"]) == (401, "auth_required")
     status, body = await redeem(court, "x" * 43)
     assert body["error"]["code"] == "invitation_unknown"
+
+
+async def test_only_the_hearings_own_court_invites(court) -> None:
+    """A secretary of another court, or a judge who does not preside, cannot invite or revoke."""
+    await court.ctx.directory.upsert(
+        iin="860606400456", full_name="Басқа хатшы", roles=["secretary"], court="Алматы соты"
+    )
+    stranger, _ = court.ctx.issuer.issue_session(
+        user_id="sec-2", iin="860606400456", name="Басқа хатшы", roles=["secretary"]
+    )
+    judge, _ = court.ctx.issuer.issue_session(
+        user_id="judge-9", iin="800101300999", name="Судья", roles=["judge"]
+    )
+    _, created = await invite(court)
+    for token in (stranger, judge):
+        status, body = await api(
+            court.url,
+            "POST",
+            "/api/hearings/hearing-a/invitations",
+            json={"role": "witness", "name": "X"},
+            token=token,
+        )
+        assert (status, body["error"]["code"]) == (403, "forbidden")
+        status, body = await api(
+            court.url, "DELETE", f"/api/invitations/{created['id']}", token=token
+        )
+        assert (status, body["error"]["code"]) == (403, "forbidden")
+        status, body = await api(
+            court.url, "GET", "/api/hearings/hearing-a/invitations", token=token
+        )
+        assert status == 403
 
 
 async def test_observer_links_are_receive_only(court) -> None:

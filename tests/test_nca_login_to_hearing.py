@@ -15,6 +15,7 @@ import pytest
 from support.eds_login import api, challenge
 from support.media import SolidColorTrack, color_close
 from support.peers import join_and_publish, seen_color
+from support.running import TEST_COURT
 from support.waiting import wait_until
 from test_eds_nca_fixtures import GOST, gost_cms
 
@@ -42,6 +43,9 @@ def settings(settings: Settings) -> Settings:
 
 
 async def test_lawyer_with_a_real_nca_key_joins_by_invitation(tyndau) -> None:
+    await tyndau.ctx.directory.upsert(
+        iin="850505400123", full_name="Хатшы", roles=["secretary"], court=TEST_COURT
+    )
     secretary, _ = tyndau.ctx.issuer.issue_session(
         user_id="sec", iin="850505400123", name="Хатшы", roles=["secretary"]
     )

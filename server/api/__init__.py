@@ -4,11 +4,13 @@ from aiohttp import web
 
 from server.api.auth import AuthRoutes
 from server.api.facilities import FacilityRoutes
+from server.api.hearings import HearingRoutes
 from server.api.invitations import InvitationRoutes
 from server.context import ServerContext
 
 
 def register_api(app: web.Application, ctx: ServerContext) -> None:
     AuthRoutes(ctx).register(app)
+    HearingRoutes(ctx).register(app)
     InvitationRoutes(ctx).register(app)
     FacilityRoutes(ctx).register(app)

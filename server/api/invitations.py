@@ -12,17 +12,13 @@ from server.api.auth import session_from
 from server.api.errors import bearer_token, read_json
 from server.auth.tokens import SessionClaims
 from server.context import ServerContext
-from server.directory import StaffRole
 from server.errors import CodedError
+from server.hearing_access import court_role_in
 from server.invitations import Invitation
 from server.notify import InvitationMessage
 from server.roles import ProceduralRole
 
 log = structlog.get_logger(__name__)
-
-# Staff who may invite people to a hearing (the hearing procedure narrows this
-# to the hearing's own judge and secretary).
-INVITERS = {str(StaffRole.JUDGE), str(StaffRole.SECRETARY)}
 
 
 class NewInvitation(BaseModel):
@@ -66,16 +62,19 @@ class InvitationRoutes:
         app.router.add_delete("/api/invitations/{invitation_id}", self.revoke)
         app.router.add_post("/api/invitations/redeem", self.redeem)
 
-    def _staff(self, request: web.Request) -> SessionClaims:
+    async def _court_of(self, request: web.Request, hearing_id: str) -> SessionClaims:
+        """The session, if it is this hearing's court (judge, or secretary of its court)."""
         claims = session_from(request, self.ctx)
-        if not INVITERS & set(claims.roles):
-            raise CodedError("forbidden", "only the court's judge or secretary may do this")
+        hearing = await self.ctx.hearings.fetch(hearing_id)
+        if hearing is None:
+            raise CodedError("hearing_not_found", "no such hearing")
+        await court_role_in(self.ctx.directory, claims, hearing)
         return claims
 
     async def create(self, request: web.Request) -> web.Response:
-        staff = self._staff(request)
-        body: NewInvitation = await read_json(request, NewInvitation)
         hearing_id = request.match_info["hearing_id"]
+        staff = await self._court_of(request, hearing_id)
+        body: NewInvitation = await read_json(request, NewInvitation)
         invitation, code = await self.ctx.invitations.create(
             hearing_id=hearing_id,
             role=body.role,
@@ -104,13 +103,14 @@ class InvitationRoutes:
         return web.json_response({**invitation_json(invitation), "link": link}, status=201)
 
     async def list(self, request: web.Request) -> web.Response:
-        self._staff(request)
+        await self._court_of(request, request.match_info["hearing_id"])
         invitations = await self.ctx.invitations.for_hearing(request.match_info["hearing_id"])
         return web.json_response({"invitations": [invitation_json(i) for i in invitations]})
 
     async def revoke(self, request: web.Request) -> web.Response:
-        staff = self._staff(request)
-        invitation = await self.ctx.invitations.revoke(request.match_info["invitation_id"])
+        known = await self.ctx.invitations.get(request.match_info["invitation_id"])
+        staff = await self._court_of(request, known.hearing_id)
+        invitation = await self.ctx.invitations.revoke(known.id)
         log.info("invitation_revoked", invitation=invitation.id, by=staff.sub)
         return web.json_response(invitation_json(invitation))
 
