@@ -45,6 +45,7 @@ from signaling.events import (
     SetMute,
     SubscribeAnswer,
 )
+from signaling.quality_watch import QualityWatch
 
 log = structlog.get_logger(__name__)
 
@@ -139,6 +140,17 @@ class HearingNamespace(socketio.AsyncNamespace):
         self.court = CourtEvents(self)
         self._events.update(self.court.events())
         ctx.protocol.listeners.append(self._protocol_appended)
+        self.quality_watch = QualityWatch(self, ctx.settings.quality_interval_seconds)
+
+    # -- background work ----------------------------------------------------
+
+    async def start(self) -> None:
+        """Start what runs beside the events: the connection quality watch."""
+        self.quality_watch.start()
+
+    async def stop(self) -> None:
+        """Stop it again (idempotent)."""
+        await self.quality_watch.stop()
 
     # -- dispatch -----------------------------------------------------------
 

@@ -26,4 +26,15 @@ def attach_signaling(app: web.Application, ctx: ServerContext) -> HearingNamespa
     namespace = HearingNamespace(ctx)
     sio.register_namespace(namespace)
     sio.attach(app, socketio_path="socket.io")
+
+    async def start(_: web.Application) -> None:
+        await namespace.start()
+
+    async def stop(_: web.Application) -> None:
+        await namespace.stop()
+
+    app.on_startup.append(start)
+    # On shutdown, not cleanup: registered before the application's own shutdown
+    # handler, it stops the watch before the database its alerts go to is closed.
+    app.on_shutdown.append(stop)
     return namespace

@@ -33,6 +33,25 @@ def receiver_bitrate_estimator(receiver: RTCRtpReceiver) -> RemoteBitrateEstimat
     return estimator
 
 
+def receiver_stream_counters(receiver: RTCRtpReceiver, ssrc: int) -> tuple[int, int, int] | None:
+    """(packets expected, packets received, jitter in clock units) of one incoming SSRC.
+
+    Lifetime counters, for the quality tracker to take differences of. Never
+    reads ``StreamStatistics.fraction_lost``: that property resets the interval
+    the receiver's own next RTCP report is computed over.
+    """
+    stats = receiver_stream_statistics(receiver).get(ssrc)
+    if stats is None or stats.max_seq is None or stats.base_seq is None:
+        return None
+    return stats.packets_expected, stats.packets_received, stats.jitter
+
+
+def sender_round_trip_time(sender: RTCRtpSender) -> float | None:
+    """Round-trip time in seconds, smoothed by aiortc from the subscriber's LSR/DLSR."""
+    rtt: float | None = sender._RTCRtpSender__rtt  # type: ignore[attr-defined]
+    return rtt
+
+
 def release_receive_state(receiver: RTCRtpReceiver) -> None:
     """Free the receive-side state of a send-only transceiver's receiver.
 

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
 from aiortc.clock import current_ntp_time
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket, wrap_rtx
+from aiortc.rtp import (
+    AnyRtcpPacket,
+    HeaderExtensionsMap,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    wrap_rtx,
+)
 from aiortc.utils import uint16_add
 
 from server.sfu import aiortc_internals
@@ -31,6 +40,23 @@ HISTORY_SIZE = 256
 # garbage collector does not track it; RtpPacket objects would cost full
 # collections long enough to stall every hearing while people join.
 Sent = tuple[int, int, int, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiverReport:
+    """The subscriber's latest RTCP report block about this stream, as it arrived.
+
+    ``gaps`` is this stream's :attr:`Downstream.forward_gaps` when the report
+    arrived: the subscriber counts the sequence numbers the publisher lost as
+    lost too, and the quality tracker takes them out to see this leg alone.
+    """
+
+    number: int  # 1, 2, ...: a new number is a new report
+    highest_sequence: int  # low 16 bits only: aiortc clients send no cycle count
+    packets_lost: int  # cumulative, as the subscriber counts it
+    jitter: int  # RTP clock units
+    gaps: int
+    at: float  # time.monotonic() on arrival
 
 
 class ForwardedTrack(MediaStreamTrack):
@@ -81,6 +107,12 @@ class Downstream:
         self._history: list[Sent | None] | None = [None] * HISTORY_SIZE if self.is_video else None
         aiortc_internals.release_receive_state(transceiver.receiver)
         self.closed = False
+        self.clock_rate: int | None = None
+        # Sequence numbers skipped because the publisher's packet never came
+        # (a late one fills one back in); the subscriber counts them as lost.
+        self.forward_gaps = 0
+        self._highest_seq: int | None = None
+        self.report: ReceiverReport | None = None
         # aiortc calls these on the sender; a forwarding sender answers them itself.
         original_send = self.sender.send
 
@@ -91,6 +123,14 @@ class Downstream:
         self.sender.send = send  # type: ignore[method-assign]
         self.sender._send_keyframe = self._on_keyframe_request  # type: ignore[method-assign]
         self.sender._retransmit = self._retransmit  # type: ignore[method-assign]
+        original_rtcp = self.sender._handle_rtcp_packet
+
+        async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+            if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                self._note_reports(packet)
+            await original_rtcp(packet)  # aiortc updates its round-trip time there
+
+        self.sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
 
     @property
     def ready(self) -> bool:
@@ -99,6 +139,7 @@ class Downstream:
     def _started(self, parameters: RTCRtpSendParameters) -> None:
         codec = parameters.codecs[0]
         self._payload_type = codec.payloadType
+        self.clock_rate = codec.clockRate
         for candidate in parameters.codecs:
             if (
                 candidate.mimeType.lower().endswith("/rtx")
@@ -109,6 +150,18 @@ class Downstream:
         self._extensions.configure(parameters)
         if self.is_video:
             self._request_keyframe()
+
+    def _note_reports(self, packet: RtcpRrPacket | RtcpSrPacket) -> None:
+        for block in packet.reports:
+            if block.ssrc == self.sender._ssrc:
+                self.report = ReceiverReport(
+                    number=1 if self.report is None else self.report.number + 1,
+                    highest_sequence=block.highest_sequence & 0xFFFF,
+                    packets_lost=block.packets_lost,
+                    jitter=block.jitter,
+                    gaps=self.forward_gaps,
+                    at=time.monotonic(),
+                )
 
     def _on_keyframe_request(self) -> None:
         self._counters.plis_received += 1
@@ -131,6 +184,7 @@ class Downstream:
             ssrc=self.sender._ssrc,
             payload=packet.payload,
         )
+        self._count_gaps(out.sequence_number)
         out.extensions.mid = self._mid
         out.extensions.abs_send_time = (current_ntp_time() >> 14) & 0x00FFFFFF
         if packet.extensions.audio_level is not None:
@@ -152,6 +206,17 @@ class Downstream:
         )
         self._counters.packets_forwarded += 1
         self._counters.bytes_forwarded += len(data)
+
+    def _count_gaps(self, sequence_number: int) -> None:
+        if self._highest_seq is None:
+            self._highest_seq = sequence_number
+            return
+        ahead = (sequence_number - self._highest_seq) & 0xFFFF
+        if 0 < ahead < 0x8000:
+            self.forward_gaps += ahead - 1
+            self._highest_seq = sequence_number
+        elif ahead and self.forward_gaps:
+            self.forward_gaps -= 1  # a late packet (the SFU's NACK repaired it) fills a gap
 
     async def _retransmit(self, sequence_number: int) -> None:
         self._counters.nacks_received += 1

@@ -70,6 +70,11 @@ class PublishedTrack:
         receiver.receive = receive  # type: ignore[method-assign]
         receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
 
+    @property
+    def media_ssrc(self) -> int | None:
+        """The SSRC the publisher's media arrives on (its retransmissions have another)."""
+        return self._media_ssrc
+
     def request_keyframe(self) -> None:
         if self.kind == "video" and not self.closed:
             self._keyframes.request()
