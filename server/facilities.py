@@ -25,7 +25,7 @@ from server.db.database import Database
 from server.db.schema import DetaineeSessionRow, FacilityEndpointRow, as_utc
 from server.directory import CourtDirectory, StaffRole
 from server.errors import CodedError
-from server.hearings import HearingRegistry
+from server.hearings import HearingRegistry, Seat
 from server.procedure.protocol import Actor, EventKind, HearingProtocol
 from server.roles import ProceduralRole, grants_for
 
@@ -49,6 +49,7 @@ class DetaineeSession:
     hearing_id: str
     detainee_name: str
     detainee_iin: str | None
+    seat_id: str | None
     attested_by_user: str
     attested_by_name: str
     attested_by_iin: str
@@ -67,6 +68,7 @@ class DetaineeSession:
             hearing_id=row.hearing_id,
             detainee_name=row.detainee_name,
             detainee_iin=row.detainee_iin,
+            seat_id=row.seat_id,
             attested_by_user=row.attested_by_user,
             attested_by_name=row.attested_by_name,
             attested_by_iin=row.attested_by_iin,
@@ -126,6 +128,7 @@ class FacilityService:
         hearing_id: str,
         detainee_name: str,
         detainee_iin: str | None,
+        seat_id: str | None = None,
     ) -> DetaineeSession:
         entry = await self.directory.find_by_iin(officer.iin)
         if entry is None or StaffRole.FACILITY_OFFICER not in entry.roles:
@@ -135,6 +138,7 @@ class FacilityService:
             raise FacilityError("hearing_not_found", "no such hearing")
         if hearing.closed:
             raise FacilityError("hearing_closed", "the hearing is closed")
+        seat = await self._detainee_seat(hearing_id, seat_id, detainee_iin)
         async with self.db.session() as session:
             endpoint = await session.get(FacilityEndpointRow, endpoint_id)
             if endpoint is None or not endpoint.active:
@@ -155,6 +159,7 @@ class FacilityService:
                 hearing_id=hearing_id,
                 detainee_name=detainee_name,
                 detainee_iin=detainee_iin,
+                seat_id=seat.id if seat else None,
                 attested_by_user=officer.sub,
                 attested_by_name=entry.full_name,
                 attested_by_iin=officer.iin,
@@ -176,10 +181,40 @@ class FacilityService:
             actor=Actor(officer.sub, entry.full_name, str(StaffRole.FACILITY_OFFICER)),
             subject_id=started.participant_id,
             subject_name=detainee_name,
-            details={"facility": facility, "unit": unit, "officer_iin": officer.iin},
+            details={
+                "facility": facility,
+                "unit": unit,
+                "officer_iin": officer.iin,
+                **({"seat": seat.id} if seat else {}),
+            },
             at=started.started_at,
         )
         return started
+
+    async def _detainee_seat(
+        self, hearing_id: str, seat_id: str | None, detainee_iin: str | None
+    ) -> Seat | None:
+        """The detainee seat this session fills: the one named, or the one bound to the IIN."""
+        seats = [
+            s for s in await self.hearings.seats(hearing_id) if s.role is ProceduralRole.DETAINEE
+        ]
+        if seat_id is not None:
+            for seat in seats:
+                if seat.id == seat_id:
+                    return seat
+            raise FacilityError("seat_not_found", "the hearing has no such detainee seat")
+        if detainee_iin is not None:
+            for seat in seats:
+                if seat.iin == detainee_iin:
+                    return seat
+        return None
+
+    async def seat_filled_by(self, hearing_id: str, participant_id: str) -> str | None:
+        """The seat a detainee session's participant fills, if the session named one."""
+        for current in await self.sessions_for(hearing_id):
+            if current.participant_id == participant_id:
+                return current.seat_id
+        return None
 
     async def end_session(self, officer: SessionClaims, session_id: str) -> DetaineeSession:
         entry = await self.directory.find_by_iin(officer.iin)

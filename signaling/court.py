@@ -317,7 +317,7 @@ class CourtEvents:
         here = self.ns.presence(conn.hearing_id)
         party = other if me.role in (ProceduralRole.LAWYER, ProceduralRole.REPRESENTATIVE) else me
         members = [me, other]
-        interpreter = here.interpreter_for(party.id)
+        interpreter = here.interpreter_for(party)
         if interpreter is not None:
             members.append(interpreter)
         consultation = here.open_consultation(members)

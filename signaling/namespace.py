@@ -353,7 +353,11 @@ class HearingNamespace(socketio.AsyncNamespace):
         rejoined = me is not None
         if me is None:
             seat = await self.ctx.hearings.seat(claims.hearing, claims.sub)
+            # A detainee on a facility unit fills the seat the officer named.
             role = ProceduralRole(claims.role)
+            filled = None
+            if seat is None and role is ProceduralRole.DETAINEE:
+                filled = await self.ctx.facilities.seat_filled_by(claims.hearing, claims.sub)
             me = Presence(
                 id=claims.sub,
                 name=claims.name,
@@ -362,6 +366,7 @@ class HearingNamespace(socketio.AsyncNamespace):
                 place=initial_place(role, hearing),
                 represents=seat.represents if seat else None,
                 interprets_for=seat.interprets_for if seat else None,
+                seat_id=filled,
             )
             here.participants[me.id] = me
         me.connected = True

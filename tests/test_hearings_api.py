@@ -376,3 +376,57 @@ async def test_any_scheduling_payload_gets_a_coded_answer(court: Court, body: di
     assert status in (201, 400), answer
     if status == 400:
         assert answer["error"]["code"] in {"invalid_payload", "judge_unknown", "judge_required"}
+
+
+async def test_a_detainee_on_a_facility_unit_fills_their_seat(court: Court) -> None:
+    """The officer names the detainee's seat; the lawyer whose seat represents it may consult."""
+    hearing, seats = await schedule_with_seats(court)
+    hearing_id = hearing["id"]
+    ctx = court.server.ctx
+    facility = "СИЗО-1 Астана"
+    await court.person("officer", "790101350111", "Офицер Нұрлан", ["facility_officer"], facility)
+    endpoint, credential = await ctx.facilities.register_endpoint(facility, "Бөлме 3")
+    detainee_seat = seats["detainee"]["participant"]["id"]
+    body = {"endpoint_id": endpoint.id, "hearing_id": hearing_id, "detainee_name": "Болат"}
+    status, refused = await court.call(
+        "officer", "POST", "/api/facility/sessions", {**body, "seat_id": "seat-nobody"}
+    )
+    assert refused["error"]["code"] == "seat_not_found"
+    status, started = await court.call(
+        "officer", "POST", "/api/facility/sessions", {**body, "seat_id": detainee_seat}
+    )
+    assert status == 201, started
+    assert started["seat_id"] == detainee_seat
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{court.url}/api/facility/endpoint/session",
+            headers={"Authorization": f"Endpoint {credential}"},
+        ) as response,
+    ):
+        unit = await response.json()
+    _, judge = await court.call("judge", "POST", f"/api/hearings/{hearing_id}/join")
+    code = seats["lawyer"]["invitation"]["link"].split("#invite=")[1]
+    _, lawyer = await api(court.url, "POST", "/api/invitations/redeem", json={"code": code})
+    clients = [
+        HearingClient(court.url, t) for t in (judge["token"], lawyer["token"], unit["token"])
+    ]
+    try:
+        for client in clients:
+            await client.connect()
+        judge_client, lawyer_client, unit_client = clients
+        await judge_client.join()
+        await judge_client.call("set_state", {"act": "open"})
+        await lawyer_client.join()
+        await unit_client.join()
+        await judge_client.call("admit_all", {})
+        await judge_client.call("set_state", {"act": "start"})
+        detainee_id = unit_client.me["id"]
+        assert detainee_id != detainee_seat  # the session's own id: ending it revokes only it
+        await wait_until(lambda: detainee_id in lawyer_client.participants, 10, "the detainee")
+        assert lawyer_client.participants[detainee_id]["can_consult"] is True
+        answer = await lawyer_client.call("start_consultation", {"participant_id": detainee_id})
+        assert set(answer["consultation"]["members"]) == {lawyer_client.me["id"], detainee_id}
+    finally:
+        for client in clients:
+            await client.close()

@@ -24,6 +24,8 @@ class StartSession(BaseModel):
     hearing_id: str = Field(min_length=1, max_length=128)
     detainee_name: str = Field(min_length=1, max_length=200)
     detainee_iin: str | None = Field(default=None, pattern=r"^\d{12}$")
+    # The detainee's seat in the hearing (else the one bound to detainee_iin, if any).
+    seat_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 def session_json(current: DetaineeSession) -> dict[str, Any]:
@@ -32,6 +34,7 @@ def session_json(current: DetaineeSession) -> dict[str, Any]:
         "endpoint_id": current.endpoint_id,
         "hearing_id": current.hearing_id,
         "detainee_name": current.detainee_name,
+        "seat_id": current.seat_id,
         "attested_by": {"user_id": current.attested_by_user, "name": current.attested_by_name},
         "started_at": current.started_at.isoformat(),
         "ended_at": current.ended_at.isoformat() if current.ended_at else None,
@@ -56,6 +59,7 @@ class FacilityRoutes:
             hearing_id=body.hearing_id,
             detainee_name=body.detainee_name,
             detainee_iin=body.detainee_iin,
+            seat_id=body.seat_id,
         )
         log.info(
             "detainee_attested",

@@ -115,6 +115,8 @@ class DetaineeSessionRow(Base):
     hearing_id: Mapped[str] = mapped_column(String(128), index=True)
     detainee_name: Mapped[str] = mapped_column(String(200))
     detainee_iin: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    # The detainee's seat in the hearing, which their lawyer's seat may name.
+    seat_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     attested_by_user: Mapped[str] = mapped_column(String(128))
     attested_by_name: Mapped[str] = mapped_column(String(200))
     attested_by_iin: Mapped[str] = mapped_column(String(12))

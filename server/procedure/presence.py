@@ -43,6 +43,9 @@ class Presence:
     place: Place
     represents: str | None = None
     interprets_for: str | None = None
+    # The court's seat this participant fills when it is not their own id (a
+    # detainee brought by a facility unit fills the detainee seat).
+    seat_id: str | None = None
     connected: bool = True
     hand_raised: bool = False
     consultation: str | None = None
@@ -58,6 +61,10 @@ class Presence:
     @property
     def hidden(self) -> bool:
         return self.grants.hidden
+
+    def fills(self, seat_id: str | None) -> bool:
+        """Whether ``seat_id`` names this participant's place in the hearing."""
+        return seat_id is not None and seat_id in (self.id, self.seat_id)
 
     def actor(self) -> Actor:
         return Actor(self.id, self.name, str(self.role))
@@ -112,7 +119,7 @@ def may_consult(a: Presence, b: Presence) -> bool:
         return False
     if not all(allowed(p.role, Action.JOIN_CONSULTATION) for p in (counsel, party)):
         return False
-    return counsel.represents is None or counsel.represents == party.id
+    return counsel.represents is None or party.fills(counsel.represents)
 
 
 @dataclass
@@ -176,11 +183,11 @@ class HearingPresence:
                 back.append(member)
         return consultation, back
 
-    def interpreter_for(self, party_id: str) -> Presence | None:
+    def interpreter_for(self, party: Presence) -> Presence | None:
         for p in self.participants.values():
             if (
                 p.role is R.INTERPRETER
-                and p.interprets_for == party_id
+                and party.fills(p.interprets_for)
                 and p.place is Place.HEARING
             ):
                 return p
