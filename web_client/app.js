@@ -6,18 +6,40 @@
 //   4. answer every `subscribe_offer`, one at a time;
 //   5. mute toggles (`set_mute`), `leave`.
 //
+// Before 1., a party reads the court's rules (rules.js). After the join, the
+// hearing procedure (docs/signaling.md, "Hearing procedure"): where this
+// participant is (place.js), the hearing's state (hearing-status.js), the
+// court's notices (notices.js), the raised hand (hand.js), consultations
+// (consultation.js) and, for the judge and secretary, the console
+// (court-console.js). A closed hearing ends the page on its final screen.
+//
 // A dropped connection is re-joined when Socket.IO reconnects (the server sees
 // a new session: both peer connections are made anew, the camera is kept).
 
+import { bindConsultation } from "./consultation.js";
+import {
+  consoleHearing,
+  consoleParticipantChanged,
+  consoleProtocolEvent,
+  consoleQuality,
+  refreshConsole,
+  startConsole,
+  stopConsole,
+} from "./court-console.js";
 import { errorCode } from "./errors.js";
+import { hideHand, setupHand, showHand } from "./hand.js";
+import { hearingState, showHearingState } from "./hearing-status.js";
 import { initI18n, switchLanguage } from "./i18n.js";
 import { acquireLocalMedia, stopLocalMedia } from "./local-media.js";
+import { showCourtNotice } from "./notices.js";
+import { showPlace, showWaitingFor } from "./place.js";
 import { Publisher } from "./publisher.js";
 import { Signaling } from "./signaling.js";
 import { Subscriber } from "./subscriber.js";
 import * as tiles from "./tiles.js";
 import { decodeClaims, publishGrants, readInvite, readToken } from "./token.js";
 import { redeemInvitation } from "./auth-api.js";
+import { acknowledgeRules } from "./rules.js";
 import { isExpired, loadSession } from "./session.js";
 import * as ui from "./ui.js";
 
@@ -37,6 +59,8 @@ const session = {
   subscriber: null,
   localStream: null,
   self: null,
+  hearing: null,
+  permissions: new Set(), // actions of the join ack's `permissions`
   joinedOnce: false,
   leaving: false,
   serverCloses: [],
@@ -53,6 +77,15 @@ window.tyndau = {
   },
   get subscribePc() {
     return session.subscriber ? session.subscriber.pc : null;
+  },
+  get self() {
+    return session.self;
+  },
+  get hearing() {
+    return session.hearing;
+  },
+  get permissions() {
+    return [...session.permissions];
   },
 };
 
@@ -73,19 +106,82 @@ function isParticipant(p) {
   return p !== null && typeof p === "object" && typeof p.id === "string" && p.id !== "";
 }
 
+function isSelf(p) {
+  return p.id === (session.self ? session.self.id : session.claims && session.claims.sub);
+}
+
 function upsertParticipant(p) {
   if (!isParticipant(p)) return;
-  if (session.self && p.id === session.self.id) {
-    session.self = p;
+  if (isSelf(p)) {
+    showSelf(p);
     return;
   }
   participants.set(p.id, p);
   tiles.updateRemote(p);
+  consoleParticipantChanged(p);
 }
 
 function removeParticipant(id) {
   participants.delete(id);
   tiles.removeTile(id);
+  refreshConsole();
+}
+
+// This participant's own record (join ack, `self_updated`, acks): where they
+// are, their raised hand, the court's locks on their microphone and camera.
+function showSelf(p) {
+  session.self = p;
+  showPlace(p);
+  showHand(p);
+  const locks = p.mute_locked && typeof p.mute_locked === "object" ? p.mute_locked : {};
+  for (const kind of ["audio", "video"]) ui.setToggleLocked(kind, locks[kind] === true);
+}
+
+// ---- the procedure ----
+
+// Send a procedure event; a refusal is shown as a notice and gives null.
+async function request(event, payload) {
+  const signaling = session.signaling;
+  if (!signaling || !signaling.connected) {
+    ui.noticeForError("connection_lost");
+    return null;
+  }
+  try {
+    const result = await signaling.request(event, payload);
+    if (result && isParticipant(result.participant) && isSelf(result.participant)) {
+      showSelf(result.participant);
+    }
+    return result;
+  } catch (err) {
+    if (signaling !== session.signaling) return null; // the page has moved on (closed, left)
+    console.warn(`tyndau: ${event} refused`, err);
+    ui.noticeForError(errorCode(err));
+    return null;
+  }
+}
+
+function onNotice(notice) {
+  const code = notice && typeof notice.code === "string" ? notice.code : null;
+  if (code === "hearing_closed") {
+    finishClosed();
+    return;
+  }
+  if (code === "removed") {
+    fail("removed"); // the server revokes the token and disconnects us
+    return;
+  }
+  // The court's mute takes effect here too: the track goes off, not just a flag.
+  if (code === "muted_by_court" && notice.kind) turnOffLocally(notice.kind);
+  showCourtNotice(notice);
+}
+
+function onHearingState(payload) {
+  const hearing = payload && typeof payload.hearing === "object" ? payload.hearing : null;
+  if (!hearing) return;
+  session.hearing = hearing;
+  showHearingState(hearing);
+  consoleHearing(hearing);
+  if (hearingState(hearing) === "closed") finishClosed();
 }
 
 // ---- media ----
@@ -98,6 +194,7 @@ function closeMedia() {
   session.self = null;
   participants.clear();
   tiles.clearRemote();
+  refreshConsole();
 }
 
 function releaseCamera() {
@@ -193,9 +290,22 @@ async function sendMute(kind, muted) {
   }
 }
 
+function turnOffLocally(kind) {
+  const track = localTrack(kind);
+  if (!track || !track.enabled) return;
+  track.enabled = false;
+  ui.setToggle(kind, true);
+  tiles.setLocalMuted(kind, true, session.localStream);
+}
+
 async function toggleTrack(kind) {
   const track = localTrack(kind);
   if (!track) return;
+  const locks = (session.self && session.self.mute_locked) || {};
+  if (!track.enabled && locks[kind] === true) {
+    ui.noticeForError("mute_locked"); // the court has not given the floor yet
+    return;
+  }
   track.enabled = !track.enabled;
   const muted = !track.enabled;
   ui.setToggle(kind, muted);
@@ -233,11 +343,24 @@ async function joinHearing(signaling) {
   }
   if (!isCurrent(signaling)) return;
   const servers = Array.isArray(joined.ice_servers) ? joined.ice_servers : [];
-  ui.showHearing(joined.hearing);
-  session.self = isParticipant(joined.self) ? joined.self : null;
+  session.hearing = joined.hearing && typeof joined.hearing === "object" ? joined.hearing : null;
+  session.permissions = new Set(Array.isArray(joined.permissions) ? joined.permissions : []);
+  ui.showHearing(session.hearing);
+  showHearingState(session.hearing);
+  showWaitingFor(session.hearing);
+  if (isParticipant(joined.self)) showSelf(joined.self);
   for (const p of Array.isArray(joined.participants) ? joined.participants : []) {
     upsertParticipant(p);
   }
+  setupHand(session.permissions, request);
+  startConsole({
+    permissions: session.permissions,
+    self: session.self,
+    hearing: session.hearing,
+    participants,
+    joinAck: joined,
+    request,
+  });
   iceServers.resolve(servers);
   session.joinedOnce = true;
   ui.hideNotice();
@@ -304,6 +427,13 @@ function startSession() {
   signaling.on("participant_left", (payload) => {
     if (payload && typeof payload.id === "string") removeParticipant(payload.id);
   });
+  signaling.on("self_updated", (p) => {
+    if (isParticipant(p)) showSelf(p);
+  });
+  signaling.on("notice", onNotice);
+  signaling.on("hearing_state", onHearingState);
+  signaling.on("protocol_event", consoleProtocolEvent);
+  signaling.on("quality", consoleQuality);
   signaling.on("subscribe_offer", (offer) => {
     if (session.subscriber && signaling === session.signaling) session.subscriber.enqueue(offer);
   });
@@ -318,15 +448,33 @@ function startSession() {
   });
 }
 
-// Stop for good (until the user retries) and show why.
-function fail(code) {
+// Stop: no more events, no reconnection, camera off.
+function stop() {
   const signaling = session.signaling;
   session.signaling = null;
   closeMedia();
   releaseCamera();
   if (signaling) signaling.close();
   ui.setMediaControls({ audio: false, video: false });
+  hideHand();
+}
+
+// Stop for good (until the user retries) and show why.
+function fail(code) {
+  if (code === "hearing_closed") {
+    finishClosed(); // a link opened after the end: the same final screen
+    return;
+  }
+  stop();
+  stopConsole();
   ui.showError(code);
+}
+
+// The hearing is closed: final. The court keeps its protocol on the screen.
+function finishClosed() {
+  if (document.body.dataset.state === "closed") return;
+  stop();
+  ui.showClosed();
 }
 
 async function leave() {
@@ -340,11 +488,8 @@ async function leave() {
       console.warn("tyndau: leave not acknowledged", err);
     }
   }
-  session.signaling = null;
-  closeMedia();
-  releaseCamera();
-  signaling.close();
-  ui.setMediaControls({ audio: false, video: false });
+  stop();
+  stopConsole();
   ui.showLeft();
 }
 
@@ -360,6 +505,7 @@ async function main() {
     onLanguage: (lang) => void switchLanguage(lang).then(ui.syncLanguageSelect),
     onUnlockSound: () => tiles.unlockSound(),
   });
+  bindConsultation(request);
   ui.setState("connecting");
 
   const invite = readInvite();
@@ -397,6 +543,7 @@ async function main() {
     ui.showError("webrtc_unsupported");
     return;
   }
+  await acknowledgeRules(session.claims);
   startSession();
 }
 

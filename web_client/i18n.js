@@ -77,15 +77,36 @@ export function errorKey(code) {
 }
 
 // Give `el` the text of `key`, and keep it translated on a language switch.
-export function setText(el, key) {
+// `params` fill its `{name}` placeholders; they are kept on the element so a
+// language switch fills them again.
+export function setText(el, key, params = null) {
   el.dataset.i18n = key;
-  el.textContent = t(key);
+  if (params) el.dataset.i18nParams = JSON.stringify(params);
+  else delete el.dataset.i18nParams;
+  el.textContent = t(key, params || {});
 }
 
 // Give `el` a fixed, untranslated text (a name, an id).
 export function setPlainText(el, text) {
   delete el.dataset.i18n;
+  delete el.dataset.i18nParams;
   el.textContent = text;
+}
+
+function storedParams(el) {
+  if (!el.dataset.i18nParams) return {};
+  try {
+    return JSON.parse(el.dataset.i18nParams);
+  } catch {
+    return {};
+  }
+}
+
+// A procedural role, translated when the client knows it, else as given.
+export function setRoleText(el, role) {
+  const key = roleKey(role);
+  if (key) setText(el, key);
+  else setPlainText(el, role ? String(role) : "");
 }
 
 export function setAriaLabel(el, key) {
@@ -94,7 +115,9 @@ export function setAriaLabel(el, key) {
 }
 
 export function translate(root = document) {
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n]")) {
+    el.textContent = t(el.dataset.i18n, storedParams(el));
+  }
   for (const el of root.querySelectorAll("[data-i18n-aria-label]")) {
     el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
   }

@@ -4,9 +4,10 @@
 // track. Its <video> plays one MediaStream holding that participant's audio
 // and video. Remote videos play with sound; where the browser blocks that
 // (iOS, no user gesture yet) they play muted and a "tap to enable sound"
-// button appears.
+// button appears. A tile also shows a raised hand, and a "Private
+// consultation" button where the participant may be consulted.
 
-import { roleKey, setPlainText, setText, translate } from "./i18n.js";
+import { setPlainText, setRoleText, setText, translate } from "./i18n.js";
 
 const remoteTiles = new Map(); // participant id -> {tile, video, stream}
 let soundBlocked = false;
@@ -21,12 +22,6 @@ function initials(name) {
     .slice(0, 2)
     .map((word) => word[0].toUpperCase())
     .join("");
-}
-
-function showRole(el, role) {
-  const key = roleKey(role);
-  if (key) setText(el, key);
-  else setPlainText(el, role ? String(role) : "");
 }
 
 function hasLiveVideo(stream) {
@@ -77,12 +72,18 @@ function render(entry, participant) {
   const nameEl = tile.querySelector(".tile-name");
   if (participant && participant.name) setPlainText(nameEl, participant.name);
   else setText(nameEl, "tile.unknown_participant");
-  showRole(tile.querySelector(".tile-role"), participant ? participant.role : "");
+  setRoleText(tile.querySelector(".tile-role"), participant ? participant.role : "");
   tile.querySelector(".tile-initials").textContent = initials(participant && participant.name);
   tile.setAttribute("aria-label", participant && participant.name ? participant.name : "");
   const muted = (participant && participant.muted) || {};
   tile.classList.toggle("mic-off", muted.audio === true);
   tile.classList.toggle("video-off", muted.video === true || !hasLiveVideo(stream));
+  tile.classList.toggle("hand-raised", Boolean(participant && participant.hand_raised));
+  // The server says per viewer whom this participant may consult in private
+  // (consultation.js handles the press; CSS shows it only in the hearing).
+  const consult = tile.querySelector('button[data-action="consult"]');
+  consult.dataset.participantId = tile.dataset.participantId;
+  consult.hidden = !(participant && participant.can_consult === true);
 }
 
 export function addRemoteTrack(participantId, track, participant) {
@@ -132,7 +133,7 @@ export function showLocal(stream, claims) {
   video.srcObject = stream;
   video.play().catch(() => {}); // muted: never blocked; AbortError is harmless
   setPlainText($("local-name"), claims.name ? String(claims.name) : "");
-  showRole($("local-role"), claims.role);
+  setRoleText($("local-role"), claims.role);
   tile.querySelector(".tile-initials").textContent = initials(claims.name);
   tile.classList.toggle("video-off", stream.getVideoTracks().length === 0);
   tile.hidden = false;

@@ -1,12 +1,25 @@
-// The page around the tiles: connection state, header, notices, the error
-// and "left" panels, the control bar and the language switcher.
+// The page around the tiles: connection state, header, notices, the error,
+// "left" and "closed" panels, the control bar and the language switcher.
 //
-// `document.body.dataset.state` is one of connecting, joined, error, left
-// (CSS shows the matching panel); on error `dataset.error` holds the code.
+// `document.body.dataset.state` is one of rules (reading the court's rules,
+// not joined yet), connecting, joined, error, left, closed (the hearing is
+// over: final); CSS shows the matching panel. On error `dataset.error` holds
+// the code. Where a joined participant is (waiting room, hearing...) is
+// `dataset.place` (place.js), the hearing's state `dataset.hearingState`
+// (hearing-status.js).
 
-import { currentLanguage, errorKey, roleKey, setAriaLabel, setPlainText, setText } from "./i18n.js";
+import {
+  currentLanguage,
+  errorKey,
+  setAriaLabel,
+  setPlainText,
+  setRoleText,
+  setText,
+} from "./i18n.js";
 
 const STATE_KEYS = {
+  rules: "state.rules",
+  closed: "state.closed",
   connecting: "state.connecting",
   reconnecting: "state.reconnecting",
   joined: "state.joined",
@@ -14,15 +27,21 @@ const STATE_KEYS = {
   left: "state.left",
 };
 
+const LOCKED_KEYS = { audio: "control.mic_locked", video: "control.camera_locked" };
+
 const TOGGLE_KEYS = {
   audio: { on: "control.mic_mute", off: "control.mic_unmute" },
   video: { on: "control.camera_off", off: "control.camera_on" },
 };
 
 const $ = (id) => document.getElementById(id);
+// Kinds the court has muted and locked: their toggle stays off and disabled
+// until the court lifts the lock (the server would refuse an unmute anyway).
+const locked = { audio: false, video: false };
+const available = { audio: false, video: false };
 const toggleButton = (kind) => (kind === "audio" ? $("btn-mic") : $("btn-camera"));
 
-// `state`: connecting | joined | error | left; `label` only refines the
+// `state`: rules | connecting | joined | error | left | closed; `label` only refines the
 // visible status (e.g. "reconnecting" while the state stays connecting).
 export function setState(state, label = state) {
   document.body.dataset.state = state;
@@ -38,16 +57,27 @@ export function showError(code) {
   $("btn-retry").focus();
 }
 
+// The hearing is over: the final screen, nothing more to do on this page.
+export function showClosed() {
+  setState("closed");
+  hideNotice(); // the panel says it
+  $("closed-panel").focus();
+}
+
 export function showLeft() {
   setState("left");
   hideNotice();
   $("btn-rejoin").focus();
 }
 
-// A non-fatal message, by i18n key (see also noticeForError).
-export function showNotice(key) {
+// A non-fatal message, by i18n key (see also noticeForError). `code` names
+// what it is about (a court notice's code) on `#notice[data-notice]`.
+export function showNotice(key, { code = null } = {}) {
+  const notice = $("notice");
   setText($("notice-text"), key);
-  $("notice").hidden = false;
+  if (code) notice.dataset.notice = code;
+  else delete notice.dataset.notice;
+  notice.hidden = false;
 }
 
 export function noticeForError(code) {
@@ -56,6 +86,7 @@ export function noticeForError(code) {
 
 export function hideNotice() {
   $("notice").hidden = true;
+  delete $("notice").dataset.notice;
 }
 
 // The join acknowledgement names the hearing: show its case number, not the opaque id.
@@ -68,28 +99,38 @@ export function showHearing(hearing) {
 export function showIdentity(claims) {
   setPlainText($("hearing-id"), claims.hearing ? String(claims.hearing) : "");
   setPlainText($("whoami-name"), claims.name ? String(claims.name) : "");
-  const roleEl = $("whoami-role");
-  const key = roleKey(claims.role);
-  if (key) setText(roleEl, key);
-  else setPlainText(roleEl, claims.role ? String(claims.role) : "");
+  setRoleText($("whoami-role"), claims.role);
 }
 
 // Which toggles apply: a kind we do not send has its button hidden.
 export function setMediaControls({ audio, video }) {
-  for (const [kind, available] of [
-    ["audio", audio],
-    ["video", video],
-  ]) {
+  available.audio = audio;
+  available.video = video;
+  for (const kind of ["audio", "video"]) {
     const button = toggleButton(kind);
-    button.hidden = !available;
-    button.disabled = !available;
+    button.hidden = !available[kind];
+    button.disabled = !available[kind] || locked[kind];
   }
   document.body.classList.toggle("receive-only", !audio && !video);
+}
+
+// The court's lock on a kind (self.mute_locked): the toggle cannot turn it on.
+export function setToggleLocked(kind, isLocked) {
+  locked[kind] = isLocked;
+  const button = toggleButton(kind);
+  button.classList.toggle("is-locked", isLocked);
+  button.disabled = !available[kind] || isLocked;
+  if (isLocked) setAriaLabel(button, LOCKED_KEYS[kind]);
+  else setToggle(kind, button.classList.contains("is-off"));
 }
 
 // Before the camera is open: the buttons the token allows, not yet usable.
 export function prepareMediaControls({ audio, video }) {
   setMediaControls({ audio, video });
+  // Not usable until setMediaControls says what was actually opened (a lock
+  // lifted meanwhile must not enable them either).
+  available.audio = false;
+  available.video = false;
   $("btn-mic").disabled = true;
   $("btn-camera").disabled = true;
 }
@@ -97,6 +138,7 @@ export function prepareMediaControls({ audio, video }) {
 export function setToggle(kind, muted) {
   const button = toggleButton(kind);
   button.classList.toggle("is-off", muted);
+  if (locked[kind]) return; // the label says why it cannot be turned on
   setAriaLabel(button, muted ? TOGGLE_KEYS[kind].off : TOGGLE_KEYS[kind].on);
 }
 

@@ -6,41 +6,28 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page
-from support.devices import PHONE
+from browser_pages import accept_rules, decoded_frames, open_link, press
+from playwright.async_api import Browser
+from support.devices import DESKTOP, PHONE
 from support.eds_login import api
+from support.running import TEST_COURT
 from support.server_process import DemoServer
 
 pytestmark = pytest.mark.browser
-
-REMOTE_FRAMES = """() => [...document.querySelectorAll('video[data-remote]')]
-    .map(v => v.getVideoPlaybackQuality().totalVideoFrames)"""
-
-
-async def open_link(browser: Browser, link: str, **context_options: object) -> Page:
-    context = await browser.new_context(**context_options)  # type: ignore[arg-type]
-    await context.grant_permissions(["camera", "microphone"])
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    await page.goto(link)
-    return page
-
-
-async def decoded_frames(page: Page) -> list[int]:
-    return await page.evaluate(REMOTE_FRAMES)
 
 
 async def test_judge_and_lawyer_on_a_phone_see_each_other(
     demo_server: DemoServer, browser: Browser, artifacts: Path
 ) -> None:
-    judge = await open_link(
-        browser, demo_server.links["judge"], viewport={"width": 1280, "height": 800}
-    )
+    judge = await open_link(browser, demo_server.links["judge"], **DESKTOP)
     lawyer = await open_link(browser, demo_server.links["lawyer"], **PHONE)
+    # The demo has a waiting room: the lawyer reads the rules, waits, the judge admits them.
+    await accept_rules(lawyer)
+    await lawyer.wait_for_selector("body[data-state=joined][data-place=waiting]", timeout=20_000)
+    await judge.wait_for_selector("body[data-state=joined]", timeout=20_000)
+    await press(judge, '[data-waiting-id="lawyer"] button[data-action="admit"]')
+    await lawyer.wait_for_selector("body[data-place=hearing]", timeout=15_000)
     for page in (judge, lawyer):
-        await page.wait_for_selector("body[data-state=joined]", timeout=20_000)
         await page.wait_for_selector("video[data-remote]", timeout=20_000)
 
     # Each shows the other's live video: the decoded frame count keeps growing.
@@ -73,6 +60,9 @@ async def test_judge_and_lawyer_on_a_phone_see_each_other(
 
 async def test_an_invitation_link_opens_the_hearing(tyndau, browser: Browser) -> None:
     """A witness opens the link from the SMS on a phone and is in the hearing."""
+    await tyndau.ctx.directory.upsert(
+        iin="850505400123", full_name="Хатшы", roles=["secretary"], court=TEST_COURT
+    )
     secretary, _ = tyndau.ctx.issuer.issue_session(
         user_id="sec", iin="850505400123", name="Хатшы", roles=["secretary"]
     )
@@ -86,6 +76,7 @@ async def test_an_invitation_link_opens_the_hearing(tyndau, browser: Browser) ->
     assert status == 201, created
     link = f"{tyndau.url}/join#invite=" + created["link"].split("#invite=", 1)[1]
     page = await open_link(browser, link, **PHONE)
+    await accept_rules(page)
     await page.wait_for_selector("body[data-state=joined]", timeout=20_000)
     assert "#token=" in page.url  # the code was traded for a hearing token
     assert "Куәгер Сәуле" in await page.locator("#whoami-name").inner_text()

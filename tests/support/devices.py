@@ -15,3 +15,6 @@ PHONE: dict[str, Any] = {
         "(KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
     ),
 }
+# A detention facility's kiosk: a fixed desktop-sized screen (a real kiosk
+# mode, full screen and locked down, is later work).
+KIOSK: dict[str, Any] = {"viewport": {"width": 1366, "height": 768}}

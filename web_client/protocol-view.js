@@ -1,0 +1,104 @@
+// The live protocol on the court's console: every entry of the join ack's
+// `protocol` and each `protocol_event`, in order (by `seq`), as time, what
+// happened and who, in the interface language. Entries are keyed by `seq`:
+// one that came both in the ack and as an event (the join itself) shows once.
+
+import { setPlainText, setText } from "./i18n.js";
+import { syncRows } from "./keyed-list.js";
+
+// server/procedure/protocol.py EventKind -> message key.
+const KINDS = {
+  hearing_opened: "protocol.hearing_opened",
+  session_started: "protocol.session_started",
+  recess: "protocol.recess",
+  resumed: "protocol.resumed",
+  hearing_closed: "protocol.hearing_closed",
+  joined: "protocol.joined",
+  left: "protocol.left",
+  admitted: "protocol.admitted",
+  dismissed: "protocol.dismissed",
+  witness_called: "protocol.witness_called",
+  muted: "protocol.muted",
+  unmuted: "protocol.unmuted",
+  removed: "protocol.removed",
+  consultation_started: "protocol.consultation_started",
+  consultation_ended: "protocol.consultation_ended",
+  quality_alert: "protocol.quality_alert",
+  recording_marker: "protocol.recording_marker",
+  detainee_attested: "protocol.detainee_attested",
+};
+
+// What an entry's details add: which medium was muted, why someone left.
+const DETAILS = {
+  audio: "protocol.detail.audio",
+  video: "protocol.detail.video",
+  connection_lost: "protocol.detail.connection_lost",
+  removed: "protocol.detail.removed",
+  hearing_closed: "protocol.detail.hearing_closed",
+  recalled: "protocol.detail.recalled",
+};
+
+const entries = new Map(); // seq -> ProtocolEvent
+
+// "14:05:09" in local time; the same digits in every interface language.
+export function clockTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  return date.toLocaleTimeString("en-GB", { hour12: false });
+}
+
+function isEvent(e) {
+  return e !== null && typeof e === "object" && Number.isInteger(e.seq) && typeof e.kind === "string";
+}
+
+function detailKey(e) {
+  const details = e.details && typeof e.details === "object" ? e.details : {};
+  if (e.kind === "muted" || e.kind === "unmuted") return DETAILS[details.kind] || null;
+  if (e.kind === "left") return DETAILS[details.reason] || null;
+  if (e.kind === "consultation_ended" && details.recalled === true) return DETAILS.recalled;
+  return null;
+}
+
+function who(e) {
+  const actor = e.actor && e.actor.name ? e.actor.name : "";
+  const subject = e.subject && e.subject.name ? e.subject.name : "";
+  if (actor && subject && subject !== actor) return `${actor} → ${subject}`;
+  return actor || subject;
+}
+
+function render(list) {
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+  const ordered = [...entries.values()].sort((a, b) => a.seq - b.seq);
+  syncRows(list, ordered, {
+    key: (e) => e.seq,
+    templateId: "protocol-row-template",
+    update: (row, e) => {
+      row.dataset.protocolKind = e.kind;
+      const time = row.querySelector(".proto-time");
+      time.dateTime = e.at;
+      setPlainText(time, clockTime(e.at));
+      const what = row.querySelector(".proto-what");
+      if (KINDS[e.kind]) setText(what, KINDS[e.kind]);
+      else setPlainText(what, e.kind); // a newer server's kind: shown as it is
+      const detail = row.querySelector(".proto-detail");
+      const key = detailKey(e);
+      if (key) setText(detail, key);
+      detail.hidden = !key;
+      setPlainText(row.querySelector(".proto-who"), who(e));
+    },
+  });
+  if (atBottom) list.scrollTop = list.scrollHeight; // follow new entries unless reading back
+}
+
+// The whole protocol so far (join ack). Merged, not replaced: an entry
+// appended by someone else's act may have come as an event before our ack.
+export function showProtocol(list, events) {
+  for (const e of Array.isArray(events) ? events : []) if (isEvent(e)) entries.set(e.seq, e);
+  render(list);
+}
+
+export function addProtocolEvent(list, event) {
+  if (!isEvent(event)) return;
+  entries.set(event.seq, event);
+  render(list);
+}
