@@ -27,12 +27,13 @@ from server.procedure.permissions import (
     ADMITTED_ON_JOIN,
     CALLED_IN_ONLY,
     MATRIX,
+    STATE_ACTS,
     Action,
     allowed,
 )
 from server.procedure.presence import HearingPresence, Place, Presence
 from server.procedure.protocol import EventKind, ProtocolEvent
-from server.procedure.states import HearingState
+from server.procedure.states import TRANSITIONS, HearingState
 from server.roles import ProceduralRole
 from server.sfu.session import MediaSession
 from signaling.court import CourtEvents
@@ -106,6 +107,19 @@ def initial_place(role: ProceduralRole, hearing: Hearing) -> Place:
     if hearing.auto_admit and role not in CALLED_IN_ONLY:
         return Place.HEARING
     return Place.WAITING
+
+
+def state_acts_of(role: ProceduralRole) -> list[dict[str, Any]]:
+    """The state acts ``role`` may take, each with the states it is legal from.
+
+    The client shows a state button only when the hearing is in one of them;
+    the server still decides every act.
+    """
+    return [
+        {"act": str(act), "from": [str(state) for (state, a) in TRANSITIONS if a is act]}
+        for act in STATE_ACTS
+        if role in STATE_ACTS[act]
+    ]
 
 
 class SignalingStats:
@@ -404,6 +418,7 @@ class HearingNamespace(socketio.AsyncNamespace):
             "participants": [p.view(me) for p in others],
             "ice_servers": [s.model_dump(exclude_none=True) for s in self.ctx.settings.ice_servers],
             "permissions": [str(a) for a in MATRIX if allowed(me.role, a)],
+            "state_acts": state_acts_of(me.role),
             "consultations": [c.public() for c in here.consultations.values()]
             if me.is_court
             else [],

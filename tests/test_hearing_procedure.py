@@ -161,6 +161,9 @@ async def test_witnesses_are_called_in_one_at_a_time_and_sent_back(room: Room) -
     expert = await room.join("expert", "expert")
     lawyer = await room.join("lawyer", "lawyer")
     await wait_until(lambda: len(secretary.participants) == 4, 10, "the waiting room")
+    # The console is told who is only ever called in, so it offers "call in", not "admit".
+    flags = {pid: p["called_in_only"] for pid, p in secretary.participants.items()}
+    assert flags == {"witness-1": True, "witness-2": True, "expert": True, "lawyer": False}
 
     assert await refused(secretary, "admit", {"participant_id": "witness-1"}) == "called_in_only"
     assert (await secretary.call("admit_all"))["admitted"] == ["lawyer"]
@@ -288,6 +291,29 @@ async def test_counsel_consults_only_the_party_they_act_for(room: Room) -> None:
     # The defendant's interpreter goes with them.
     assert sorted(started["consultation"]["members"]) == ["defendant", "interpreter", "lawyer"]
     await wait_until(lambda: interpreter.me["place"] == "consultation", 10, "interpreter along")
+
+
+async def test_the_join_tells_each_role_which_state_acts_it_may_take(room: Room) -> None:
+    judge = await room.join("judge", "judge")
+    secretary = await room.join("secretary", "secretary")
+    lawyer = await room.join("lawyer", "lawyer")
+    acts = {}
+    for client in (judge, secretary, lawyer):
+        reply = await client.call("leave")
+        assert reply == {"ok": True}
+        again = await client.join()
+        acts[client.me["role"]] = {a["act"]: set(a["from"]) for a in again["state_acts"]}
+    assert acts["judge"] == {
+        "open": {"scheduled"},
+        "start": {"open"},
+        "recess": {"in_session"},
+        "resume": {"recess"},
+        "close": {"scheduled", "open", "in_session", "recess"},
+    }
+    assert acts["secretary"] == {"open": {"scheduled"}}
+    assert acts["lawyer"] == {}
+    assert secretary.participants["judge"]["court"] is True
+    assert secretary.participants["lawyer"]["court"] is False
 
 
 async def test_the_judge_runs_the_hearing_through_its_states(room: Room) -> None:

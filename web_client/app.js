@@ -355,7 +355,6 @@ async function joinHearing(signaling) {
   setupHand(session.permissions, request);
   startConsole({
     permissions: session.permissions,
-    self: session.self,
     hearing: session.hearing,
     participants,
     joinAck: joined,

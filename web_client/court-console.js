@@ -21,7 +21,7 @@ const $ = (id) => document.getElementById(id);
 const court = {
   active: false,
   permissions: new Set(),
-  role: null,
+  stateActs: [], // the join ack's `state_acts`: what this role may do to the state
   hearing: null,
   participants: new Map(), // the app's map: id -> Participant
   qualities: new Map(), // id -> quality from `quality` events, newer than the record
@@ -32,13 +32,13 @@ const court = {
 
 // `request(event, payload)` sends a procedure event; it reports refusals
 // itself and resolves to null then.
-export function startConsole({ permissions, self, hearing, participants, joinAck, request }) {
+export function startConsole({ permissions, hearing, participants, joinAck, request }) {
   court.active = permissions.has("see_waiting_room");
   document.body.classList.toggle("court", court.active);
   $("console").hidden = !court.active;
   if (!court.active) return;
   court.permissions = permissions;
-  court.role = self ? self.role : null;
+  court.stateActs = Array.isArray(joinAck.state_acts) ? joinAck.state_acts : [];
   court.hearing = hearing;
   court.participants = participants;
   court.request = request;
@@ -104,7 +104,7 @@ function render() {
   const everyone = [...court.participants.values()];
   renderStateControls($("state-controls"), {
     hearingState: hearingState(court.hearing),
-    role: court.role,
+    stateActs: court.stateActs,
     permissions: court.permissions,
   });
   renderWaitingRoom(

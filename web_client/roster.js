@@ -6,7 +6,6 @@
 import { setText } from "./i18n.js";
 import { showIn, syncRows } from "./keyed-list.js";
 import { fillPerson } from "./person.js";
-import { isCourt } from "./procedure.js";
 
 const PLACES = {
   hearing: "place.hearing",
@@ -63,7 +62,7 @@ export function renderRoster(section, present, permissions, qualityOf) {
         showIn(row, `[data-action="mute"][data-kind="${kind}"]`, relevant && !locked[kind]);
         showIn(row, `[data-action="release_mute"][data-kind="${kind}"]`, canMute && locked[kind]);
       }
-      const court = isCourt(p.role);
+      const court = Boolean(p.court);
       showIn(row, '[data-action="dismiss"]', !court && p.place === "hearing" && permissions.has("dismiss"));
       showIn(row, '[data-action="remove"]', !court && permissions.has("remove"));
     },

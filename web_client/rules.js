@@ -6,7 +6,7 @@
 // (judge, secretary) is not asked. Once read, a reload of the same link in
 // the same tab does not ask again (sessionStorage, per hearing and person).
 
-import { isCourt } from "./procedure.js";
+import { isCourtRole } from "./procedure.js";
 import * as ui from "./ui.js";
 
 const STORAGE_PREFIX = "tyndau.rules_read.";
@@ -34,7 +34,7 @@ function remember(claims) {
 // Resolves once the rules have been read (at once for the court, or when
 // this tab already read them).
 export function acknowledgeRules(claims) {
-  if (isCourt(claims.role) || alreadyRead(claims)) return Promise.resolve();
+  if (isCourtRole(claims.role) || alreadyRead(claims)) return Promise.resolve();
   ui.setState("rules");
   const button = document.getElementById("btn-rules-accept");
   button.focus();

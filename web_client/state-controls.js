@@ -3,8 +3,8 @@
 
 import { availableActs } from "./procedure.js";
 
-export function renderStateControls(container, { hearingState, role, permissions }) {
-  const acts = permissions.has("change_state") ? availableActs(hearingState, role) : [];
+export function renderStateControls(container, { hearingState, stateActs, permissions }) {
+  const acts = permissions.has("change_state") ? availableActs(stateActs, hearingState) : [];
   for (const button of container.querySelectorAll("button[data-act]")) {
     button.hidden = !acts.includes(button.dataset.act);
   }

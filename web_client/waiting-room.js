@@ -3,13 +3,12 @@
 // "Admit all" (which the server applies to connected parties only, never to
 // witnesses or experts).
 
-import { isCalledInOnly } from "./procedure.js";
 import { setText } from "./i18n.js";
 import { showIn, syncRows } from "./keyed-list.js";
 import { fillPerson } from "./person.js";
 
 function admissibleInBulk(p) {
-  return p.connected !== false && !isCalledInOnly(p.role);
+  return p.connected !== false && !p.called_in_only;
 }
 
 export function renderWaitingRoom(section, waiting, permissions) {
@@ -19,7 +18,7 @@ export function renderWaitingRoom(section, waiting, permissions) {
     update: (row, p) => {
       fillPerson(row, p);
       row.dataset.waitingId = p.id;
-      const calledIn = isCalledInOnly(p.role);
+      const calledIn = Boolean(p.called_in_only);
       showIn(row, '[data-action="admit"]', !calledIn && permissions.has("admit"));
       showIn(row, '[data-action="call_in"]', calledIn && permissions.has("call_witness"));
       showIn(row, '[data-action="remove"]', permissions.has("remove"));

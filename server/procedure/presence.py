@@ -103,6 +103,9 @@ class Presence:
             "publishing": dict(self.publishing),
             "consultation": self.consultation,
             "can_consult": viewer is not None and may_consult(viewer, self),
+            # What the court's console needs to pick controls; the server still decides.
+            "court": self.is_court,
+            "called_in_only": self.role in CALLED_IN_ONLY,
         }
         if viewer is None or viewer.is_court:
             data["quality"] = dict(self.quality)
