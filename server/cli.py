@@ -11,6 +11,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from recorder import cli as archive_cli
 from server.app import create_app
 from server.auth import keys
 from server.auth.tokens import Grants
@@ -191,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_unit.add_argument("--facility", required=True)
     p_unit.add_argument("--unit", required=True)
     p_unit.set_defaults(func=add_unit, host=None, port=None)
+
+    archive_cli.register(sub)
     return parser
 
 

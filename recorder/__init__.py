@@ -1,0 +1,1 @@
+"""Recording and the per-case archive (docs/recording.md)."""
