@@ -5,6 +5,8 @@
 //   POST /api/auth/refresh  (Bearer)    -> {token, expires_at}
 //   POST /api/auth/logout   (Bearer)    -> {ok: true}
 //   GET  /api/me            (Bearer)    -> {user_id, iin, name, roles}
+//   GET  /api/hearings?date=YYYY-MM-DD (Bearer) -> {date, hearings: [Hearing]}
+//   POST /api/hearings/{id}/join       (Bearer) -> {token, link, hearing, participant}
 //
 // A refusal `{"error": {code, message}}` becomes a TyndauError with that code
 // and `.status`; no answer at all is `connection_failed`, an answer of the
@@ -119,6 +121,52 @@ export async function fetchMe(token) {
     iin: isText(data.iin) ? data.iin : "",
     name: isText(data.name) ? data.name : "",
     roles: normaliseRoles(data.roles),
+  };
+}
+
+// A day's hearings of a judge (their own) or a secretary (their court's), in
+// the server's order (by time). `date` is YYYY-MM-DD in the courts' time zone;
+// without it the server's today, whose date comes back in `date`.
+export async function listHearings(token, date = null) {
+  const query = date ? `?date=${encodeURIComponent(date)}` : "";
+  const data = await call("GET", `/api/hearings${query}`, { token });
+  need(/^\d{4}-\d{2}-\d{2}$/.test(data.date || ""), "hearings without a date");
+  need(Array.isArray(data.hearings), "hearings without a list");
+  return { date: data.date, hearings: data.hearings.map(normaliseHearing).filter(Boolean) };
+}
+
+// A hearing token for the signed-in judge or secretary (or a seat bound to
+// their IIN). Only the path and fragment of `link` are kept: the page opens
+// them on its own origin, and the token stays in the fragment.
+export async function joinHearing(token, hearingId) {
+  const data = await call("POST", `/api/hearings/${encodeURIComponent(hearingId)}/join`, {
+    token,
+  });
+  need(isText(data.token) && isText(data.link), "join without a link");
+  let url;
+  try {
+    url = new URL(data.link, window.location.href);
+  } catch {
+    url = null;
+  }
+  need(url && url.pathname === "/join" && url.hash.startsWith("#token="), "join: bad link");
+  return { path: url.pathname + url.hash, hearing: data.hearing, participant: data.participant };
+}
+
+export function normaliseHearing(hearing) {
+  if (!hearing || typeof hearing !== "object" || !isText(hearing.id)) return null;
+  const text = (value) => (typeof value === "string" ? value.trim() : "");
+  const at = Date.parse(hearing.scheduled_at);
+  return {
+    id: hearing.id,
+    caseNumber: text(hearing.case_number),
+    title: text(hearing.title),
+    kind: text(hearing.kind),
+    state: text(hearing.state),
+    court: text(hearing.court),
+    isOpen: hearing.is_open === true,
+    scheduledAt: Number.isNaN(at) ? null : new Date(at),
+    language: text(hearing.language),
   };
 }
 

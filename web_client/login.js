@@ -9,6 +9,7 @@
 // A reload of the tab keeps the session (checked with GET /api/me).
 
 import * as api from "./auth-api.js";
+import { DayList } from "./day-list.js";
 import { errorCode } from "./errors.js";
 import { currentLanguage, initI18n, switchLanguage } from "./i18n.js";
 import * as ui from "./login-ui.js";
@@ -22,15 +23,20 @@ const keeper = new SessionKeeper({
   onEnded: (code) => signedOut(code),
 });
 
+// The day's hearings, for a judge or secretary (day-list.js).
+let days = null;
+
 function signedIn(session, { focus = true } = {}) {
   ui.hideError();
   ui.setStatus(null);
   ui.showAccount(session);
   ui.setState("signed-in");
+  days.show(session);
   if (focus) ui.focusAccount();
 }
 
 function signedOut(code = null, detail = "") {
+  days.hide();
   ui.setState("signed-out");
   if (code) {
     ui.setStatus(null);
@@ -51,6 +57,7 @@ async function signIn() {
   if (busy) return;
   busy = true;
   ui.hideError();
+  days.hide();
   ui.setState("working");
   try {
     ui.setStatus("login.step_challenge");
@@ -81,6 +88,7 @@ async function signOut() {
   const session = keeper.session;
   keeper.stop();
   clearSession();
+  days.hide();
   ui.setState("signed-out");
   ui.hideError();
   ui.setStatus("login.signed_out");
@@ -113,6 +121,7 @@ async function restore() {
     if (me.iin) session.person = { ...session.person, iin: me.iin };
     keeper.start(session);
     ui.showAccount(session);
+    days.show(session);
   } catch (err) {
     if (err && (err.status === 401 || err.status === 403) && keeper.session === stored) {
       keeper.end("session_expired");
@@ -124,6 +133,12 @@ async function restore() {
 
 async function main() {
   await initI18n();
+  days = new DayList({
+    getToken: () => (keeper.session ? keeper.session.token : ""),
+    onSessionEnded: (code) => {
+      if (keeper.session) keeper.end(code);
+    },
+  });
   ui.syncLanguageSelect(currentLanguage());
   ui.bindControls({
     onSignIn: () => void signIn(),

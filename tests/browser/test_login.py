@@ -205,6 +205,7 @@ class ApiCall:
     path: str
     headers: dict[str, str]
     body: Any
+    query: str = ""
 
 
 @dataclass
@@ -256,7 +257,15 @@ class CannedApi:
             body = request.post_data_json
         except ValueError:
             body = request.post_data
-        self.calls.append(ApiCall(request.method, path, await request.all_headers(), body))
+        self.calls.append(
+            ApiCall(
+                request.method,
+                path,
+                await request.all_headers(),
+                body,
+                urlparse(request.url).query,
+            )
+        )
         answer = self.answers.get((request.method, path))
         if isinstance(answer, list):
             answer = answer.pop(0) if len(answer) > 1 else answer[0]
@@ -871,3 +880,253 @@ async def test_eds_sign_in_against_the_real_server(
     await page.screenshot(path=str(artifacts / "login-real-server-signed-in.png"))
     assert errors == []
     await context.close()
+
+
+# ---------------------------------------------------------------- the day's hearings
+
+
+async def hearing_rows(page: Page) -> list[dict[str, Any]]:
+    """What the day's list shows, row by row."""
+    return await page.eval_on_selector_all(
+        "#day-list li.day-item",
+        """(items) => items.map((li) => ({
+            id: li.dataset.hearingId,
+            time: li.querySelector('.day-time').textContent.trim(),
+            case: li.querySelector('.day-case').textContent.trim(),
+            title: li.querySelector('.day-hearing-title').textContent.trim(),
+            kind: li.querySelector('.day-kind').textContent.trim(),
+            state: li.querySelector('.day-state').textContent.trim(),
+            enabled: !li.querySelector('.day-enter').disabled,
+        }))""",
+    )
+
+
+def canned_hearing(hearing_id: str, number: str, at: str, state: str = "open") -> dict[str, Any]:
+    return {
+        "id": hearing_id,
+        "case_number": number,
+        "title": f"Іс {number}",
+        "kind": "court_hearing",
+        "is_open": True,
+        "state": state,
+        "court": "Астана",
+        "scheduled_at": at,
+        "language": "kk",
+    }
+
+
+async def test_todays_hearings_against_the_real_server(
+    browser: Browser,
+    tyndau: Any,
+    ncalayer: StartNcaLayer,
+    cms_signer: Callable[[bytes], str],
+    artifacts: Path,
+) -> None:
+    """A judge signs in by EDS, sees their own hearings of the day and enters the first."""
+    from zoneinfo import ZoneInfo
+
+    from support.eds_login import verifier_for
+    from support.nca_pki import GOST512, IIN_INDIVIDUAL, pki
+    from support.running import TEST_COURT
+
+    from server.procedure.states import HearingState
+
+    zone = ZoneInfo(tyndau.ctx.settings.court_timezone)
+    tyndau.ctx.eds = verifier_for(pki(GOST512))
+    judge = await tyndau.ctx.directory.upsert(
+        iin=IIN_INDIVIDUAL, full_name="Тестов Тест Тестович", roles=["judge"], court=TEST_COURT
+    )
+    other = await tyndau.ctx.directory.upsert(
+        iin="900101300999", full_name="Басқа Судья", roles=["judge"], court=TEST_COURT
+    )
+    # Both on today's date in the courts' time zone: an hour and two from now,
+    # else at noon and one. Given in UTC, and on the same UTC date: on SQLite
+    # the server compares and stores scheduled_at as wall-clock time whatever
+    # its offset (a server bug, reported; PostgreSQL is right).
+    now = dt.datetime.now(zone).replace(second=0, microsecond=0)
+    times = [now + dt.timedelta(hours=1), now + dt.timedelta(hours=2)]
+    if any(t.date() != now.date() or t.astimezone(dt.UTC).date() != now.date() for t in times):
+        noon = dt.datetime.combine(now.date(), dt.time(12), zone)
+        times = [noon, noon + dt.timedelta(hours=1)]
+    assert {t.date() for t in times} == {now.date()}
+    # Scheduled out of order: the list is by time.
+    second = await tyndau.ctx.hearings.schedule(
+        case_number="7599-25-00-1/0202",
+        title="Санкция: қамауға алу (екінші)",
+        kind="sanction_session",
+        court=TEST_COURT,
+        judge_id=judge.id,
+        scheduled_at=times[1].astimezone(dt.UTC),
+        state=HearingState.OPEN,
+        is_open=False,
+    )
+    first = await tyndau.ctx.hearings.schedule(
+        case_number="7599-25-00-1/0101",
+        title="Санкция: қамауға алу",
+        kind="sanction_session",
+        court=TEST_COURT,
+        judge_id=judge.id,
+        scheduled_at=times[0].astimezone(dt.UTC),
+        state=HearingState.OPEN,
+        is_open=False,
+    )
+    await tyndau.ctx.hearings.schedule(
+        case_number="7599-25-00-1/0303",
+        title="Басқа судьяның ісі",
+        kind="sanction_session",
+        court=TEST_COURT,
+        judge_id=other.id,
+        scheduled_at=times[0].astimezone(dt.UTC),
+        state=HearingState.OPEN,
+        is_open=False,
+    )
+
+    fake = await ncalayer("normal", sign=cms_signer)
+    context = await browser.new_context(**DESKTOP, timezone_id=tyndau.ctx.settings.court_timezone)
+    await context.grant_permissions(["camera", "microphone"])
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{tyndau.url}/login")
+    await page.click("#btn-sign-in")
+    await page.wait_for_selector("body[data-state=signed-in]", timeout=20_000)
+    await page.wait_for_selector("#day-panel[data-status=ready]", timeout=10_000)
+    assert fake.errors == []
+
+    kk = STRINGS["kk"]
+    assert (await page.inner_text("#day-title")).strip() == kk["day.title_today"]
+    assert await page.input_value("#day-date") == now.date().isoformat()
+    rows = await hearing_rows(page)
+    assert [r["id"] for r in rows] == [first.id, second.id]
+    assert [r["case"] for r in rows] == ["7599-25-00-1/0101", "7599-25-00-1/0202"]
+    assert [r["time"] for r in rows] == [t.strftime("%H:%M") for t in times]
+    assert rows[0]["title"] == "Санкция: қамауға алу"
+    assert {r["kind"] for r in rows} == {kk["day.kind_sanction_session"]}
+    assert {r["state"] for r in rows} == {kk["day.state_open"]}
+    assert all(r["enabled"] for r in rows)
+    await assert_readable(page, ".day-time", ".day-case", ".day-state", ".day-enter span")
+    await page.screenshot(path=str(artifacts / "login-day-list-desktop.png"), full_page=True)
+    await page.set_viewport_size(PHONE["viewport"])
+    await assert_fits_the_screen(page)
+    await page.screenshot(path=str(artifacts / "login-day-list-phone.png"), full_page=True)
+    await page.set_viewport_size(DESKTOP["viewport"])
+
+    # Enter: a hearing token for the judge's seat, opened on this origin.
+    async with page.expect_request(f"**/api/hearings/{first.id}/join") as joining:
+        await page.click(f'#day-list li[data-hearing-id="{first.id}"] .day-enter')
+    request = await joining.value
+    assert request.method == "POST"
+    assert (await request.all_headers())["authorization"].startswith("Bearer ")
+    await page.wait_for_selector("body[data-state=joined]", timeout=20_000)
+    url = urlparse(page.url)
+    # This origin (not the server's TYNDAU_PUBLIC_URL), the token never in the query.
+    assert (url.scheme, url.netloc, url.path, url.query) == (
+        "http",
+        urlparse(tyndau.url).netloc,
+        "/join",
+        "",
+    )
+    assert await page.evaluate("window.tyndau.hearing && window.tyndau.hearing.id") == first.id
+    assert await page.evaluate("window.tyndau.self && window.tyndau.self.role") == "judge"
+    [seat] = await tyndau.ctx.hearings.seats(first.id)
+    assert (seat.role, seat.user_id) == ("judge", judge.id)
+    assert await tyndau.ctx.hearings.seats(second.id) == []
+    await page.screenshot(path=str(artifacts / "login-day-list-entered.png"))
+    assert errors == []
+    await context.close()
+
+
+async def test_no_court_role_sees_no_hearings(browser: Browser, site: str) -> None:
+    """CANNED SERVER. Only a judge or secretary gets the day's list; nobody else asks for it."""
+    for roles in ([], ["prosecutor"]):
+        api = CannedApi(
+            answers={
+                ("GET", "/api/me"): (
+                    200,
+                    {"user_id": "u-2", "iin": PERSON["iin"], "name": "Иванова", "roles": roles},
+                )
+            }
+        )
+        login = await open_login(browser, site, api)
+        await login.store_session(stored_session(roles=roles))
+        await login.page.reload()
+        await login.page.wait_for_selector("body[data-state=signed-in]")
+        await wait_until(lambda api=api: len(api.to("GET", "/api/me")) == 1, 5, "GET /api/me")
+        assert await login.page.is_hidden("#day-panel")
+        assert api.to("GET", "/api/hearings") == []
+        assert login.errors == []
+        await login.context.close()
+
+
+async def test_day_list_dates_empty_day_and_refusals(
+    browser: Browser, site: str, artifacts: Path
+) -> None:
+    """CANNED SERVER. A secretary: local times, another date, an empty day, translated refusals."""
+    secretary = {"user_id": "u-3", "iin": PERSON["iin"], "name": "Хатшы", "roles": ["secretary"]}
+    today = [
+        canned_hearing("h-1", "7599-25-00-2/11", "2025-03-07T04:30:00+00:00"),
+        canned_hearing("h-2", "7599-25-00-2/12", "2025-03-07T09:05:00+00:00", "closed"),
+    ]
+    api = CannedApi(
+        answers={
+            ("GET", "/api/me"): (200, secretary),
+            ("GET", "/api/hearings"): [
+                (200, {"date": "2025-03-07", "hearings": today}),
+                (200, {"date": "2025-03-08", "hearings": []}),
+                (400, refusal("not_in_directory")),
+            ],
+            ("POST", "/api/hearings/h-1/join"): (403, refusal("no_seat")),
+        }
+    )
+    context_options = {**PHONE, "timezone_id": "Europe/Moscow"}  # UTC+3
+    login = await open_login(browser, site, api, lang="ru", device=context_options)
+    page = login.page
+    await login.store_session(stored_session(roles=["secretary"]))
+    await page.reload()
+    await page.wait_for_selector("#day-panel[data-status=ready]")
+    ru = STRINGS["ru"]
+    [first_call] = api.to("GET", "/api/hearings")
+    assert first_call.query == ""  # the server's today
+    assert first_call.headers["authorization"] == f"Bearer {CANNED_TOKEN}"
+    assert await page.input_value("#day-date") == "2025-03-07"
+    rows = await hearing_rows(page)
+    assert [(r["time"], r["case"], r["enabled"]) for r in rows] == [
+        ("07:30", "7599-25-00-2/11", True),
+        ("12:05", "7599-25-00-2/12", False),
+    ]
+    assert [r["state"] for r in rows] == [ru["day.state_open"], ru["day.state_closed"]]
+    assert rows[0]["kind"] == ru["day.kind_court_hearing"]
+    await assert_fits_the_screen(page)
+
+    # Refused: the message in the page's error style, the list stays.
+    await page.tap('#day-list li[data-hearing-id="h-1"] .day-enter')
+    await page.wait_for_selector("#day-panel[data-error=no_seat]")
+    assert (await page.inner_text("#day-error-text")).strip() == ru["error.no_seat"]
+    assert (await page.inner_text("#day-error-title")).strip() == ru["day.join_error_title"]
+    assert urlparse(page.url).path == "/login"
+    assert await page.is_enabled('#day-list li[data-hearing-id="h-1"] .day-enter')
+    await assert_readable(page, "#day-error-text")
+    await page.screenshot(path=str(artifacts / "login-day-list-refused-phone.png"), full_page=True)
+
+    # Another day: asked for by date; nothing on it.
+    await page.fill("#day-date", "2025-03-08")
+    await page.wait_for_selector("#day-panel[data-status=empty]")
+    assert api.to("GET", "/api/hearings")[-1].query == "date=2025-03-08"
+    assert await page.is_hidden("#day-error")
+    assert (await page.inner_text("#day-status")).strip() == ru["day.empty"]
+    assert (await page.inner_text("#day-title")).strip() == ru["day.title_date"].format(
+        date="08.03.2025"
+    )
+    assert await page.locator("#day-list li").count() == 0
+
+    # The list refused: translated; the language switch follows.
+    await page.tap("#btn-day-refresh")
+    await page.wait_for_selector("#day-panel[data-error=not_in_directory]")
+    assert (await page.inner_text("#day-error-text")).strip() == ru["error.not_in_directory"]
+    await page.select_option("#lang-select", "en")
+    await page.wait_for_selector('html[lang="en"]')
+    en = STRINGS["en"]
+    assert (await page.inner_text("#day-error-text")).strip() == en["error.not_in_directory"]
+    assert (await page.inner_text("#day-error-title")).strip() == en["day.list_error_title"]
+    assert login.errors == []
+    await login.context.close()
