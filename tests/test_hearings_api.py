@@ -430,3 +430,26 @@ async def test_a_detainee_on_a_facility_unit_fills_their_seat(court: Court) -> N
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_times_with_an_offset_are_the_same_moment_on_every_database(court: Court) -> None:
+    """02:00 in Almaty on the 7th is the 6th in UTC: it is on the 7th's list, in order."""
+    early = "2026-12-07T02:00:00+05:00"  # 2026-12-06T21:00Z
+    later = "2026-12-07T04:00:00Z"  # 09:00 in Almaty, after the early one
+    for when, number in ((later, "7599-26-00-1/0002"), (early, "7599-26-00-1/0001")):
+        status, created = await court.call(
+            "secretary",
+            "POST",
+            "/api/hearings",
+            sanction_session(court, scheduled_at=when, case_number=number),
+        )
+        assert status == 201, created
+    _, listing = await court.call("judge", "GET", "/api/hearings?date=2026-12-07")
+    assert [h["case_number"] for h in listing["hearings"]] == [
+        "7599-26-00-1/0001",
+        "7599-26-00-1/0002",
+    ]
+    first = datetime.fromisoformat(listing["hearings"][0]["scheduled_at"])
+    assert first == datetime(2026, 12, 6, 21, 0, tzinfo=UTC)
+    _, listing = await court.call("judge", "GET", "/api/hearings?date=2026-12-06")
+    assert listing["hearings"] == []

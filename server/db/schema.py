@@ -18,7 +18,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -39,6 +41,29 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, stored in UTC on every database.
+
+    SQLite keeps no offset: ``10:00+05:00`` would be stored as ``10:00`` and
+    read back as 10:00 UTC, five hours off, and compared as clock time. So a
+    time is converted to UTC before it is stored or compared, and a naive time
+    (whose zone nobody knows) is refused.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored: give it a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value).astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -55,9 +80,9 @@ class CourtUser(Base):
     court: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lawyer_licence: Mapped[str | None] = mapped_column(String(64), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+        UtcDateTime(), default=utcnow, onupdate=utcnow
     )
 
 
@@ -73,11 +98,11 @@ class InvitationRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     iin: Mapped[str | None] = mapped_column(String(12), nullable=True)
     contact: Mapped[str | None] = mapped_column(Text, nullable=True)
-    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_from: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     redeemed_count: Mapped[int] = mapped_column(default=0)
 
 
@@ -91,7 +116,7 @@ class FacilityEndpointRow(Base):
     unit: Mapped[str] = mapped_column(String(100))
     secret_hash: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class DetaineeSessionRow(Base):
@@ -120,8 +145,8 @@ class DetaineeSessionRow(Base):
     attested_by_user: Mapped[str] = mapped_column(String(128))
     attested_by_name: Mapped[str] = mapped_column(String(200))
     attested_by_iin: Mapped[str] = mapped_column(String(12))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class RevocationRow(Base):
@@ -133,8 +158,8 @@ class RevocationRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     hearing_id: Mapped[str] = mapped_column(String(128), default="")
     subject: Mapped[str] = mapped_column(String(128))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class HearingEventRow(Base):
@@ -144,7 +169,7 @@ class HearingEventRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     hearing_id: Mapped[str] = mapped_column(String(128), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     kind: Mapped[str] = mapped_column(String(48))
     actor_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     actor_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -165,7 +190,7 @@ class CaseRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     case_number: Mapped[str] = mapped_column(String(64), index=True)
     court: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class HearingRow(Base):
@@ -183,19 +208,19 @@ class HearingRow(Base):
     judge_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     secretary_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True, index=True
+        UtcDateTime(), nullable=True, index=True
     )
     language: Mapped[str] = mapped_column(String(2))
     auto_admit: Mapped[bool] = mapped_column(Boolean, default=False)
     state_changed_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
+        UtcDateTime(), nullable=True
     )
     in_session_since: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
+        UtcDateTime(), nullable=True
     )
     recorded_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class SeatRow(Base):
@@ -211,4 +236,4 @@ class SeatRow(Base):
     user_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     represents: Mapped[str | None] = mapped_column(String(128), nullable=True)
     interprets_for: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
