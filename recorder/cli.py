@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from recorder import archive_cli
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``archive`` command group to the ``tyndau`` parser."""
@@ -15,4 +17,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     commands = archive.add_subparsers(dest="archive_command", required=True)
     # Each entry: recorder.<module>.add_command(commands). Subcommands set
     # `func` (args -> exit status) and, when they need no server, host/port None.
+    archive_cli.add_command(commands)  # seal, verify
     del commands

@@ -102,7 +102,7 @@ class KeyRing:
         Files are written owner-only; the directory is created ``0700``.
         """
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        paths = sorted(directory.glob("*.pem"), key=lambda p: (p.stat().st_mtime, p.name))
+        paths = sorted(_token_key_paths(directory), key=lambda p: (p.stat().st_mtime, p.name))
         keys: list[SigningKey] = []
         for path in paths:
             private = serialization.load_pem_private_key(path.read_bytes(), password=None)
@@ -122,7 +122,7 @@ def rotate(directory: Path) -> SigningKey:
     key = SigningKey.generate()
     write_private_key(directory / f"{key.kid}.pem", key)
     # Order is by modification time; make the new key strictly the newest.
-    newest = max(p.stat().st_mtime for p in directory.glob("*.pem"))
+    newest = max(p.stat().st_mtime for p in _token_key_paths(directory))
     os.utime(directory / f"{key.kid}.pem", (newest + 1, newest + 1))
     ring.add(key)
     return key
@@ -135,6 +135,12 @@ def retire(directory: Path, kid: str) -> None:
         raise ValueError(f"no key {kid}")
     ring.retire(kid)  # refuses the signing key
     (directory / f"{kid}.pem").unlink()
+
+
+def _token_key_paths(directory: Path) -> list[Path]:
+    """The token keys' files: the archive's signing keys (``archive-*.pem``) share the
+    directory but must never sign tokens (recorder/archive_keys.py)."""
+    return [p for p in directory.glob("*.pem") if not p.name.startswith("archive-")]
 
 
 def write_private_key(path: Path, key: SigningKey) -> None:
