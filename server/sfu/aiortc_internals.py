@@ -10,9 +10,12 @@ integration tests fail loudly if an upgrade moves them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc.rate import RemoteBitrateEstimator
 from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import AnyRtcpPacket, RtcpSrPacket
 
 
 def receiver_stream_statistics(receiver: RTCRtpReceiver) -> dict[int, StreamStatistics]:
@@ -52,6 +55,26 @@ def sender_round_trip_time(sender: RTCRtpSender) -> float | None:
     return rtt
 
 
+def observe_sender_reports(
+    receiver: RTCRtpReceiver, observer: Callable[[int, int, int], None]
+) -> None:
+    """Call ``observer(ssrc, rtp_timestamp, ntp_timestamp)`` for each sender report received.
+
+    aiortc's transport hands a publisher's RTCP sender reports to the receiver's
+    ``_handle_rtcp_packet``; wrapping it is the only way to see them. The
+    observer runs first and must not raise (it only takes note).
+    """
+    original = receiver._handle_rtcp_packet
+
+    async def handle(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            info = packet.sender_info
+            observer(packet.ssrc, info.rtp_timestamp, info.ntp_timestamp)
+        await original(packet)
+
+    receiver._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
 def release_receive_state(receiver: RTCRtpReceiver) -> None:
     """Free the receive-side state of a send-only transceiver's receiver.
 
@@ -73,7 +96,16 @@ def record_sent_packet(sender: RTCRtpSender, ntp_time: int, rtp_timestamp: int, 
 def check_compatible() -> None:
     """Fail at start-up, not mid-hearing, if aiortc's internals moved."""
     for cls, names in (
-        (RTCRtpReceiver, ("_handle_rtp_packet", "_send_rtcp_nack", "_send_rtcp_pli", "_send_rtcp")),
+        (
+            RTCRtpReceiver,
+            (
+                "_handle_rtp_packet",
+                "_handle_rtcp_packet",
+                "_send_rtcp_nack",
+                "_send_rtcp_pli",
+                "_send_rtcp",
+            ),
+        ),
         (RTCRtpSender, ("_retransmit", "_send_keyframe", "_send_rtcp", "_handle_rtcp_packet")),
     ):
         for name in names:

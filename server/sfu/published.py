@@ -3,7 +3,8 @@
 aiortc's receiver would reassemble frames and decode them in a thread. Here
 its packet handler is replaced: each RTP packet is counted for receiver
 reports, losses are NACKed, retransmissions (RTX) unwrapped, and the packet is
-handed to every subscriber's :class:`Downstream` as it is. Nothing is decoded.
+handed to every subscriber's :class:`Downstream` as it is, and to every tap
+(:mod:`server.sfu.taps`: the recorder) with its arrival time. Nothing is decoded.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from server.sfu import aiortc_internals
 from server.sfu.counters import MediaCounters
 from server.sfu.downstream import Downstream
 from server.sfu.keyframes import KeyframeRequester
+from server.sfu.taps import TrackTap
 
 log = structlog.get_logger(__name__)
 _track_numbers = itertools.count(1)
@@ -56,6 +58,9 @@ class PublishedTrack:
         self._keyframes = KeyframeRequester(self._send_pli, interval=keyframe_interval)
         self.packets = 0
         self.closed = False
+        # Observers (the recorder) of every packet and sender report; see server/sfu/taps.py.
+        self.taps: list[TrackTap] = []
+        aiortc_internals.observe_sender_reports(receiver, self._on_sender_report)
 
         original_receive = receiver.receive
 
@@ -104,8 +109,19 @@ class PublishedTrack:
             self._counters.nacks_sent += 1
             await self.receiver._send_rtcp_nack(packet.ssrc, sorted(self._nacks.missing))
         self.packets += 1
+        for tap in self.taps:  # no await inside: the list cannot change under us
+            tap.rtp(packet, arrival_time_ms)
         for downstream in list(self.downstreams.values()):
             await downstream.forward(packet)
+
+    def _on_sender_report(self, ssrc: int, rtp_timestamp: int, ntp_timestamp: int) -> None:
+        # Reports about the RTX stream use its own SSRC; only the media's map RTP time.
+        if self.closed or ssrc in self._rtx_to_media_ssrc:
+            return
+        if self._media_ssrc is not None and ssrc != self._media_ssrc:
+            return
+        for tap in self.taps:
+            tap.sender_report(rtp_timestamp, ntp_timestamp)
 
     async def _account(
         self, packet: RtpPacket, codec: RTCRtpCodecParameters, arrival_ms: int
@@ -142,6 +158,7 @@ class PublishedTrack:
 
     async def close(self) -> None:
         self.closed = True
+        self.taps.clear()
         self._keyframes.close()
         downstreams = list(self.downstreams.values())
         self.downstreams.clear()

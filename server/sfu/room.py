@@ -1,7 +1,9 @@
 """A hearing's media room and the SFU that holds all rooms of this node.
 
 Rooms are isolated by construction: a track is only ever wired to sessions of
-the room it was published in, and a session only exists inside one room.
+the room it was published in, and a session only exists inside one room. The
+SFU's hearing listeners (the recorder) are told when a track enters or leaves
+a hearing's own space, and of no other space.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from server.sfu import aiortc_internals, ice
 from server.sfu.counters import MediaCounters
 from server.sfu.published import PublishedTrack
 from server.sfu.session import MediaSession, OfferSender
+from server.sfu.taps import HearingSpaceListener
 
 if TYPE_CHECKING:
     from server.settings import Settings
@@ -88,6 +91,9 @@ class MediaRoom:
 
     async def track_published(self, published: PublishedTrack) -> None:
         self.tracks[published.track_id] = published
+        if self.space == "hearing":
+            for listener in list(self.sfu.hearing_listeners):
+                listener.track_entered(self.hearing_id, published)
         log.info(
             "track_published",
             hearing=self.hearing_id,
@@ -102,6 +108,11 @@ class MediaRoom:
 
     async def withdraw(self, published: PublishedTrack) -> None:
         """Stop forwarding ``published`` to anyone in this room; the track lives on."""
+        # Listeners first, before any await: not one packet of a participant who
+        # steps out (a consultation) may reach the recorder after this point.
+        if self.space == "hearing" and published.track_id in self.tracks:
+            for listener in list(self.sfu.hearing_listeners):
+                listener.track_left(self.hearing_id, published)
         for session in list(self.sessions.values()):
             if published.track_id in session.forwarded:
                 await session.remove_forwarded(published.track_id)
@@ -166,6 +177,8 @@ class Sfu:
         ice.restrict_host_addresses(settings.ice_host_addresses)
         ice.harden_stun_parsing()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Told when a track enters or leaves a hearing's own space (the recorder).
+        self.hearing_listeners: list[HearingSpaceListener] = []
 
     def room(self, hearing_id: str, space: str = "hearing") -> MediaRoom:
         """The media room of a hearing (or of one of its separate spaces)."""
@@ -203,6 +216,11 @@ class Sfu:
     def iter_sessions(self) -> Iterator[MediaSession]:
         for room in self.rooms.values():
             yield from room.sessions.values()
+
+    def hearing_tracks(self, hearing_id: str) -> list[PublishedTrack]:
+        """The tracks published in the hearing's own space now."""
+        room = self.rooms.get(hearing_id)
+        return list(room.tracks.values()) if room is not None else []
 
     def track_count(self) -> int:
         return sum(len(room.tracks) for room in self.rooms.values())
