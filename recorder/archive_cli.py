@@ -17,12 +17,16 @@ from recorder import archive_keys
 from recorder.archive import HearingIdentity, SealError, release_capture, seal
 from recorder.storage import LocalStorage, S3Storage, Storage, open_storage
 from recorder.verify import verify_archive
+from server.logging_config import configure_logging
 from server.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {"data_dir": args.data_dir} if getattr(args, "data_dir", None) else {}
-    return Settings.load(getattr(args, "config", None), **overrides)
+    settings = Settings.load(getattr(args, "config", None), **overrides)
+    # stdout is the command's answer; logs (warnings only) go to stderr.
+    configure_logging("warning", settings.log_format)
+    return settings
 
 
 def _keys_dir(settings: Settings) -> Path:
