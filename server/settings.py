@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     court_timezone: str = "Asia/Almaty"
     """The courts' local time zone: what "today's hearings" means (IANA name)."""
 
+    archive_url: str | None = Field(
+        None,
+        description="Where sealed archives go: unset = <data dir>/archive, file:///path, "
+        "or s3://bucket/prefix (keys from the standard AWS_* variables).",
+    )
+    archive_s3_endpoint: str | None = Field(
+        None, description="URL of a court's S3-compatible server (MinIO, Ceph); unset = AWS."
+    )
+
     demo: bool = False
     shutdown_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
