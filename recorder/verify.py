@@ -123,11 +123,12 @@ async def verify_archive(
     report.manifest = manifest
 
     _check_signature(report, manifest, trusted)
-    actual = await _check_files(report, storage, folder, manifest, present, progress)
     try:
+        actual = await _check_files(report, storage, folder, manifest, present, progress)
         await _check_chain(report, storage, folder, manifest, actual, present)
     except StorageError as exc:
-        return VerifyReport(checked=False, error=f"could not read the index: {exc}")
+        # Storage failing part-way (a file vanishing included) is no verdict either way.
+        return VerifyReport(checked=False, error=f"could not read the archive: {exc}")
     return report
 
 
