@@ -8,6 +8,8 @@ import json
 import os
 import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,12 @@ async def test_local_storage_range_reads_and_exclusive_writes(tmp_path: Path) ->
     with pytest.raises(NotFound):
         await storage.size("c/h/blob")
     assert not list((tmp_path / "archive").rglob(".*"))
+
+
+def test_the_archive_does_not_import_the_web_layer() -> None:
+    code = (
+        "import sys, recorder.archive_cli, recorder.archive, recorder.verify; "
+        "print([m for m in sys.modules if m.startswith(('server.app', 'server.api', 'signaling'))])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
