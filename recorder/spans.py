@@ -1,0 +1,91 @@
+"""Wall-clock time onto the mixed file's time: the recorded spans, recesses cut out.
+
+The recording clock of the protocol (``recording_offset``) counts session time
+only, so the mixed file does too: each span between a ``started``/``resumed``
+marker and the ``paused``/``stopped``/``failed`` one after it follows the
+previous span directly. Within a span nothing is cut: a gap in a track stays
+a gap in time.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+STARTS = frozenset({"started", "resumed"})
+ENDS = frozenset({"paused", "stopped", "failed"})
+
+
+@dataclass(frozen=True)
+class Marker:
+    seq: int
+    kind: str
+    at: float  # unix seconds
+
+
+@dataclass(frozen=True)
+class Span:
+    start: float  # unix seconds
+    end: float
+    offset: float  # the mixed file's time at ``start``
+
+
+class Timeline:
+    """Maps wall-clock time to the mixed file's time and back."""
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        if not spans:
+            raise ValueError("a timeline needs at least one span")
+        self.spans = list(spans)
+        self._starts = [s.start for s in self.spans]
+        self._offsets = [s.offset for s in self.spans]
+        last = self.spans[-1]
+        self.duration = last.offset + (last.end - last.start)
+
+    def mix_time(self, unix: float) -> float:
+        """Where wall-clock ``unix`` lands in the mixed file (negative: before it)."""
+        i = max(0, bisect.bisect_right(self._starts, unix) - 1)
+        span = self.spans[i]
+        return span.offset + (unix - span.start)
+
+    def wall_time(self, mix: float) -> float:
+        """The wall-clock time shown at ``mix`` seconds into the mixed file."""
+        i = max(0, bisect.bisect_right(self._offsets, mix) - 1)
+        span = self.spans[i]
+        return span.start + (mix - span.offset)
+
+
+def build_timeline(markers: Iterable[Marker], extents: Iterable[tuple[float, float]]) -> Timeline:
+    """Spans from the markers, each stretched to the media recorded in it.
+
+    ``extents`` are the wall-clock (first, last) of every piece of media. A
+    span ends at its end marker or at the last media before the next span
+    starts, whichever is later, so frames still in flight when capture paused
+    and the last seconds before a crash are kept. Without markers the whole
+    capture is one span.
+    """
+    extents = sorted(extents)
+    ordered = sorted(markers, key=lambda m: m.seq)
+    pairs: list[tuple[float, float | None]] = []
+    for marker in ordered:
+        if marker.kind in STARTS and (not pairs or pairs[-1][1] is not None):
+            pairs.append((marker.at, None))
+        elif marker.kind in ENDS and pairs and pairs[-1][1] is None:
+            pairs[-1] = (pairs[-1][0], marker.at)
+    if not pairs:
+        if not extents:
+            raise ValueError("nothing was recorded")
+        pairs = [(extents[0][0], None)]
+    spans: list[Span] = []
+    offset = 0.0
+    for i, (start, end) in enumerate(pairs):
+        limit = pairs[i + 1][0] if i + 1 < len(pairs) else float("inf")
+        last = max(
+            (e for s, e in extents if start <= s < limit or start <= e < limit), default=None
+        )
+        stop = max(x for x in (end, last, start) if x is not None)
+        stop = min(stop, limit)
+        spans.append(Span(start, stop, offset))
+        offset += stop - start
+    return Timeline(spans)
