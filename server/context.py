@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from recorder.controller import Recorder
+from recorder.storage import Storage, open_storage
+from server.audit import AuditLog
 from server.auth.challenges import ChallengeStore
 from server.auth.keys import KeyRing
 from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenIssuer, TokenVerifier
+from server.courts import CourtHierarchy
 from server.db.database import Database
 from server.directory import CourtDirectory
 from server.eds import CrlStore, EdsVerifier
@@ -19,8 +23,11 @@ from server.facilities import FacilityService
 from server.hearings import HearingRegistry
 from server.invitations import InvitationService
 from server.notify import LogNotifier, Notifier
+from server.playback import PlaybackTokens
 from server.procedure.presence import PresenceRegistry
 from server.procedure.protocol import HearingProtocol
+from server.recording_access import RecordingAccess
+from server.recordings import RecordingCatalog
 from server.settings import Settings
 from server.sfu.room import Sfu
 
@@ -46,6 +53,14 @@ class ServerContext:
     notifier: Notifier
     eds: EdsVerifier | None  # None until trust anchors are configured: EDS login is off
     crls: CrlStore
+    # Serving sealed recordings (docs/recording.md, "Serving and the audit log").
+    archive: Storage
+    recordings: RecordingCatalog
+    courts: CourtHierarchy
+    recording_access: RecordingAccess
+    playback: PlaybackTokens
+    audit: AuditLog
+    recorder: Recorder
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -53,6 +68,7 @@ class ServerContext:
         await self.db.upgrade()
         await self.revocations.load()
         await self.hearings.load()
+        await self.recorder.start()
         if not self.settings.eds_trust_anchors:
             log.warning("eds_login_disabled", reason="no TYNDAU_EDS_TRUST_ANCHORS configured")
         if self.settings.eds_crl_urls or self.settings.eds_crl_files:
@@ -67,7 +83,9 @@ class ServerContext:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.recorder.stop()  # closes open segments while the database is still there
         await self.sfu.close()
+        await self.archive.close()
         await self.db.close()
 
     @classmethod
@@ -89,7 +107,10 @@ class ServerContext:
             else None
         )
         hearings = HearingRegistry(db)
+        courts = CourtHierarchy(db)
         protocol = HearingProtocol(db, offset_clock=hearings.recording_offset)
+        sfu = Sfu(settings)
+        presence = PresenceRegistry()
         issuer = TokenIssuer(
             keys=keys,
             issuer=settings.jwt_issuer,
@@ -113,15 +134,34 @@ class ServerContext:
                 session_audience=settings.jwt_session_audience,
             ),
             hearings=hearings,
-            sfu=Sfu(settings),
+            sfu=sfu,
             db=db,
             directory=directory,
             challenges=ChallengeStore(ttl_seconds=settings.challenge_ttl_seconds),
             invitations=InvitationService(db, hearings, issuer, revocations),
             facilities=FacilityService(db, directory, hearings, issuer, revocations, protocol),
             protocol=protocol,
-            presence=PresenceRegistry(),
+            presence=presence,
             notifier=LogNotifier(),
             eds=eds,
             crls=crls,
+            archive=open_storage(
+                settings.archive_url,
+                data_dir=settings.data_dir,
+                s3_endpoint=settings.archive_s3_endpoint,
+            ),
+            recordings=RecordingCatalog(db),
+            courts=courts,
+            recording_access=RecordingAccess(directory, hearings, courts),
+            playback=PlaybackTokens(keys=keys, issuer=settings.jwt_issuer, revocations=revocations),
+            audit=AuditLog(db),
+            recorder=Recorder(
+                recordings_dir=settings.effective_recordings_dir,
+                segment_seconds=settings.recording_segment_seconds,
+                enabled=settings.recording_enabled,
+                sfu=sfu,
+                hearings=hearings,
+                protocol=protocol,
+                participant_info=presence.participant_info,
+            ),
         )

@@ -9,6 +9,7 @@ states.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -172,6 +173,10 @@ def _aware(moment: datetime | None) -> datetime | None:
     return None if moment is None else as_utc(moment)
 
 
+# Told after a state change is stored: (the hearing, the act, when it was taken).
+StateListener = Callable[["Hearing", StateAct, datetime], Awaitable[None]]
+
+
 class HearingRegistry:
     """The hearings this node serves: a write-through cache of the database.
 
@@ -184,6 +189,8 @@ class HearingRegistry:
         self.db = db
         self._hearings: dict[str, Hearing] = {}
         self._seats: dict[str, dict[str, Seat]] = {}
+        # Called after each state change is stored (the recorder follows the hearing).
+        self.state_listeners: list[StateListener] = []
 
     async def load(self) -> None:
         """Read the hearings still in use, with their seats (at start-up).
@@ -312,8 +319,9 @@ class HearingRegistry:
         hearing = self._hearings.get(hearing_id)
         if hearing is None:
             raise HearingError("hearing_not_found", "this hearing is not served here")
+        at = at or datetime.now(UTC)
         changed = replace(hearing)
-        changed.apply(act, at or datetime.now(UTC))
+        changed.apply(act, at)
         async with self.db.session() as session:
             row = await session.get(HearingRow, hearing_id)
             if row is None:
@@ -323,6 +331,8 @@ class HearingRegistry:
         for name in ("state", "state_changed_at", "in_session_since", "recorded_seconds"):
             setattr(hearing, name, getattr(changed, name))
         self._remember(hearing)
+        for listener in list(self.state_listeners):
+            await listener(hearing, act, at)
         return hearing
 
     async def seat(self, hearing_id: str, participant_id: str) -> Seat | None:
@@ -377,3 +387,29 @@ class HearingRegistry:
             )
         self._seats.setdefault(seat.hearing_id, {})[seat.id] = seat
         return seat
+
+    async def seated_in_case(self, case_id: str, *, iin: str) -> bool:
+        """Whether ``iin`` is bound to a seat in any hearing of the case (recording access).
+
+        Read from the database, which every seat is written to first: the case's
+        older hearings are not in memory.
+        """
+        async with self.db.session() as session:
+            found = await session.scalar(
+                select(SeatRow.id)
+                .join(HearingRow, HearingRow.id == SeatRow.hearing_id)
+                .where(HearingRow.case_id == case_id, SeatRow.iin == iin)
+                .limit(1)
+            )
+        return found is not None
+
+    async def of_case(self, case_id: str) -> list[Hearing]:
+        """Every hearing of a case, by time (closed ones included)."""
+        async with self.db.session() as session:
+            rows = await session.execute(
+                select(HearingRow, CaseRow.case_number)
+                .join(CaseRow, CaseRow.id == HearingRow.case_id)
+                .where(HearingRow.case_id == case_id)
+                .order_by(HearingRow.scheduled_at, HearingRow.id)
+            )
+            return [self._hearings.get(r.id) or Hearing.from_row(r, n) for r, n in rows]

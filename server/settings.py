@@ -6,6 +6,7 @@ embedded state, keys generated in the data directory, loopback only.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -81,6 +82,13 @@ class Settings(BaseSettings):
     quality_interval_seconds: float = Field(2.0, gt=0, le=60)
     """How often every participant's connection quality is sampled and sent to the court."""
 
+    recording_enabled: bool = True
+    """Capture every hearing in session (docs/recording.md)."""
+    recordings_dir: Path | None = None
+    """Where captures are written; default: ``<data dir>/recordings``."""
+    recording_segment_seconds: float = Field(10.0, ge=1, le=600)
+    """A capture segment is closed after this long (at the next keyframe for video)."""
+
     court_timezone: str = "Asia/Almaty"
     """The courts' local time zone: what "today's hearings" means (IANA name)."""
 
@@ -93,6 +101,12 @@ class Settings(BaseSettings):
         None, description="URL of a court's S3-compatible server (MinIO, Ceph); unset = AWS."
     )
 
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies whose X-Forwarded-For is "
+        "believed (the audit log's client address); empty = the peer's address only.",
+    )
+
     demo: bool = False
     shutdown_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
@@ -102,6 +116,7 @@ class Settings(BaseSettings):
         "eds_intermediates",
         "eds_crl_files",
         "eds_crl_urls",
+        "trusted_proxies",
         mode="before",
     )
     @classmethod
@@ -109,6 +124,16 @@ class Settings(BaseSettings):
         """Lists come from the environment as comma-separated values."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for proxy in value:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an address or network: {proxy!r}") from exc
         return value
 
     @field_validator("court_timezone")
@@ -123,6 +148,10 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or default_url(self.data_dir)
+
+    @property
+    def effective_recordings_dir(self) -> Path:
+        return self.recordings_dir or self.data_dir / "recordings"
 
     @property
     def base_url(self) -> str:

@@ -67,6 +67,7 @@ class HearingClient:
     notices: list[dict[str, Any]] = field(default_factory=list)
     protocol: list[dict[str, Any]] = field(default_factory=list)
     quality: dict[str, Any] = field(default_factory=dict)
+    recording_alerts: list[dict[str, Any]] = field(default_factory=list)
     offers_answered: int = 0
     _offer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -82,6 +83,7 @@ class HearingClient:
         self.sio.on("hearing_state", self._on_hearing_state, namespace=NAMESPACE)
         self.sio.on("protocol_event", self._on_protocol_event, namespace=NAMESPACE)
         self.sio.on("quality", self._on_quality, namespace=NAMESPACE)
+        self.sio.on("recording_alert", self._on_recording_alert, namespace=NAMESPACE)
         await self.sio.connect(
             self.base_url,
             namespaces=[NAMESPACE],
@@ -179,6 +181,9 @@ class HearingClient:
 
     async def _on_quality(self, payload: dict[str, Any]) -> None:
         self.quality = payload["participants"]
+
+    async def _on_recording_alert(self, alert: dict[str, Any]) -> None:
+        self.recording_alerts.append(alert)
 
     def notice_codes(self) -> list[str]:
         return [n["code"] for n in self.notices]

@@ -154,6 +154,7 @@ class HearingNamespace(socketio.AsyncNamespace):
         self.court = CourtEvents(self)
         self._events.update(self.court.events())
         ctx.protocol.listeners.append(self._protocol_appended)
+        ctx.recorder.listeners.append(self._recording_alert)
         self.quality_watch = QualityWatch(self, ctx.settings.quality_interval_seconds)
 
     # -- background work ----------------------------------------------------
@@ -344,6 +345,10 @@ class HearingNamespace(socketio.AsyncNamespace):
 
     async def _protocol_appended(self, hearing_id: str, entry: ProtocolEvent) -> None:
         await self.emit("protocol_event", entry.as_json(), room=court_room(hearing_id))
+
+    async def _recording_alert(self, hearing_id: str, alert: dict[str, Any]) -> None:
+        """The hearing's recording failed: the judge and secretary must know at once."""
+        await self.emit("recording_alert", alert, room=court_room(hearing_id))
 
     # -- handlers -----------------------------------------------------------
 

@@ -212,6 +212,14 @@ class PresenceRegistry:
     def drop(self, hearing_id: str) -> None:
         self._hearings.pop(hearing_id, None)
 
+    def participant_info(self, hearing_id: str, participant_id: str) -> dict[str, str]:
+        """Who a participant is, for a recording's index: id, name, procedural role."""
+        hearing = self._hearings.get(hearing_id)
+        me = hearing.get(participant_id) if hearing is not None else None
+        if me is None:
+            return {"id": participant_id, "name": "", "role": ""}
+        return {"id": participant_id, "name": me.name, "role": str(me.role)}
+
     def participant_count(self) -> int:
         return sum(
             sum(1 for p in h.participants.values() if p.connected) for h in self._hearings.values()
