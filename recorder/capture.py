@@ -180,6 +180,11 @@ class HearingCapture:
     # -- event loop side ------------------------------------------------------
 
     @property
+    def queued(self) -> int:
+        """Items waiting for the worker."""
+        return len(self._items)
+
+    @property
     def dropped(self) -> int:
         return sum(tap.dropped for _, tap in self._tapped.values())
 
