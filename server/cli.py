@@ -18,6 +18,7 @@ from server.auth.tokens import Grants
 from server.context import ServerContext
 from server.demo import create_demo_hearing
 from server.directory import StaffRole
+from server.errors import CodedError
 from server.logging_config import configure_logging
 from server.settings import Settings
 
@@ -130,6 +131,47 @@ def add_unit(args: argparse.Namespace) -> int:
     return _with_database(args, work)
 
 
+def manage_courts(args: argparse.Namespace) -> int:
+    """Add a court (with the court of the next higher instance), or list the hierarchy."""
+
+    async def work(ctx: ServerContext) -> None:
+        if args.courts_command == "add":
+            court = await ctx.courts.add(args.name, args.higher)
+            print(f"{court.name}" + (f" (higher instance: {court.higher})" if court.higher else ""))
+            return
+        for court in await ctx.courts.all():
+            print(f"{court.name}\t{court.higher or '-'}")
+
+    try:
+        return _with_database(args, work)
+    except CodedError as exc:
+        print(f"tyndau: {exc.message}", file=sys.stderr)
+        return 2
+
+
+def verify_audit(args: argparse.Namespace) -> int:
+    """Check the recordings' audit chain; exit 0 when it holds, 1 when a link is broken."""
+    expected = None
+    if args.head:
+        seq, _, digest = args.head.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise ValueError("--head is SEQ:SHA256, as a previous check printed it")
+        expected = (int(seq), digest)
+    outcome: list[int] = []
+
+    async def work(ctx: ServerContext) -> None:
+        report = await ctx.audit.verify(expected_head=expected)
+        if report.problem is not None:
+            print(f"broken: {report.problem.line()}")
+            outcome.append(1)
+            return
+        print(f"ok: {report.entries} entries; head {report.head_seq}:{report.head_hash}")
+        outcome.append(0)
+
+    _with_database(args, work)
+    return outcome[0]
+
+
 def manage_keys(args: argparse.Namespace) -> int:
     """List, rotate or retire the token signing keys in the data directory."""
     directory = _settings(args).data_dir / "keys"
@@ -192,6 +234,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_unit.add_argument("--facility", required=True)
     p_unit.add_argument("--unit", required=True)
     p_unit.set_defaults(func=add_unit, host=None, port=None)
+
+    p_courts = sub.add_parser("courts", help="the court hierarchy (higher instances)")
+    courts_sub = p_courts.add_subparsers(dest="courts_command", required=True)
+    p_court = courts_sub.add_parser("add", help="add a court, or change its higher court")
+    p_court.add_argument("--name", required=True)
+    p_court.add_argument("--higher", help="the court of the next higher instance (listed first)")
+    courts_sub.add_parser("list", help="every court and the court above it")
+    p_courts.set_defaults(func=manage_courts, host=None, port=None)
+
+    p_audit = sub.add_parser("audit", help="the recordings' audit log")
+    audit_sub = p_audit.add_subparsers(dest="audit_command", required=True)
+    p_verify = audit_sub.add_parser("verify", help="check the hash chain; print its head")
+    p_verify.add_argument("--head", help="SEQ:SHA256 printed by an earlier check: must remain")
+    p_audit.set_defaults(func=verify_audit, host=None, port=None)
 
     archive_cli.register(sub)
     return parser

@@ -6,6 +6,7 @@ from server.api.auth import AuthRoutes
 from server.api.facilities import FacilityRoutes
 from server.api.hearings import HearingRoutes
 from server.api.invitations import InvitationRoutes
+from server.api.recordings import RecordingRoutes
 from server.context import ServerContext
 
 
@@ -14,3 +15,4 @@ def register_api(app: web.Application, ctx: ServerContext) -> None:
     HearingRoutes(ctx).register(app)
     InvitationRoutes(ctx).register(app)
     FacilityRoutes(ctx).register(app)
+    RecordingRoutes(ctx).register(app)

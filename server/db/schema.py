@@ -237,3 +237,50 @@ class SeatRow(Base):
     represents: Mapped[str | None] = mapped_column(String(128), nullable=True)
     interprets_for: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CourtRow(Base):
+    """A court and the court of the next higher instance (appeal, cassation) above it."""
+
+    __tablename__ = "courts"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    higher: Mapped[str | None] = mapped_column(ForeignKey("courts.name"), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class RecordingRow(Base):
+    """A sealed, verified archive of one hearing: where it is and what it holds."""
+
+    __tablename__ = "recordings"
+
+    hearing_id: Mapped[str] = mapped_column(ForeignKey("hearings.id"), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The archive's folder on the archive storage (``<case>/<hearing_id>``).
+    folder: Mapped[str] = mapped_column(String(300))
+    sealed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    # {name: {"size": int, "sha256": str}} as the signed manifest lists them.
+    files: Mapped[dict[str, dict[str, object]]] = mapped_column(JSON, default=dict)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AuditEntryRow(Base):
+    """One access to recordings: append-only, each entry hashed with the one before."""
+
+    __tablename__ = "recording_audit"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    user_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    iin: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    action: Mapped[str] = mapped_column(String(16))
+    # Why access was granted (participant, court, higher_instance, archivist) or refused.
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    case_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    hearing_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    file: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    remote: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
