@@ -82,6 +82,10 @@ async def login_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_CLIENT_DIR / "login.html", headers={"Cache-Control": "no-store"})
 
 
+async def player_page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_CLIENT_DIR / "player.html", headers={"Cache-Control": "no-store"})
+
+
 async def socketio_client(request: web.Request) -> web.StreamResponse:
     if not SOCKETIO_CLIENT.exists():
         raise web.HTTPServiceUnavailable(
@@ -122,6 +126,7 @@ def create_app(
     app.router.add_get("/", index)
     app.router.add_get("/join", index)
     app.router.add_get("/login", login_page)
+    app.router.add_get("/player", player_page)
     app.router.add_get("/api/openapi.yaml", openapi_spec)
     register_api(app, ctx)
     app.router.add_get("/vendor/socket.io.esm.min.js", socketio_client)
