@@ -212,8 +212,13 @@ async def test_a_hearing_is_captured_in_session_only_and_never_a_consultation(
     assert color_close(mean_color(frame), JUDGE)
 
     # The protocol has each marker, with the recording offsets of the acts.
-    events = await tyndau.ctx.protocol.events(HEARING)
-    recorded = [e for e in events if str(e.kind) == "recording_marker"]
+    recorded: list[Any] = []
+    for _ in range(100):  # the protocol entry follows the index line
+        events = await tyndau.ctx.protocol.events(HEARING)
+        recorded = [e for e in events if str(e.kind) == "recording_marker"]
+        if len(recorded) == 4:
+            break
+        await asyncio.sleep(0.05)
     assert [e.details["marker"] for e in recorded] == ["started", "paused", "resumed", "stopped"]
     assert recorded[0].recording_offset == 0
 
@@ -411,3 +416,40 @@ async def _session_until_kill(server: Any) -> float:
         for client in (judge, lawyer):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(client.close(), 5)
+
+
+async def test_a_restart_mid_session_pauses_and_resumes_the_same_chain(tmp_path: Path) -> None:
+    from conftest import _running
+
+    from server.procedure.states import StateAct
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        ice_host_addresses=["127.0.0.1"],
+        log_format="console",
+        log_level="warning",
+    )
+    async with _running(settings) as server:
+        await server.ctx.hearings.save(
+            Hearing(id=HEARING, case_number="7599-26-00-1/0079", title="Қайта")
+        )
+        await server.ctx.hearings.change_state(HEARING, StateAct.OPEN)
+        await server.ctx.hearings.change_state(HEARING, StateAct.START)
+        await wait_until(lambda: markers(index(server)) == ["started"], 10, "started")
+    # Stopped mid-session: the capture paused; started again: it goes on.
+    async with _running(settings) as server:
+        await wait_until(lambda: len(markers(index(server))) == 3, 10, "resumed")
+        records = index(server)
+        assert markers(records) == ["started", "paused", "resumed"]
+        assert records[1]["reason"] == "shutdown" and records[2]["reason"] == "restart"
+        for _ in range(100):  # the protocol entry follows the index line
+            events = await server.ctx.protocol.events(HEARING)
+            logged = [e.details for e in events if str(e.kind) == "recording_marker"]
+            if len(logged) == 3:
+                break
+            await asyncio.sleep(0.05)
+        assert logged == [
+            {"marker": "started"},
+            {"marker": "paused", "reason": "shutdown"},
+            {"marker": "resumed", "reason": "restart"},
+        ]
