@@ -10,6 +10,7 @@ manifest does not hold.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from recorder.storage import Storage, StorageError, join_key
 from server.db.database import Database
 from server.db.schema import CaseRow, HearingRow, RecordingRow, as_utc
 from server.errors import CodedError
@@ -160,6 +162,30 @@ class RecordingCatalog:
                 session.add(row)
                 await session.flush()
             return _recording(row, hearing)
+
+    async def register_archived(
+        self, storage: Storage, folder: str, *, duration_seconds: float | None = None
+    ) -> Recording:
+        """Register the archive at ``folder`` from its stored manifest (after it verified).
+
+        What the sealing step calls: the manifest's hash is that of the stored bytes.
+        """
+        key = join_key(folder, MANIFEST)
+        try:
+            data = await storage.read(key)
+            manifest = json.loads(data)
+        except (StorageError, ValueError) as exc:
+            raise CodedError("manifest_invalid", f"cannot read {key}: {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise CodedError("manifest_invalid", "the manifest is not an object")
+        hearing_id = str((manifest.get("hearing") or {}).get("id", ""))
+        return await self.register(
+            hearing_id=hearing_id,
+            folder=folder,
+            manifest_bytes=data,
+            manifest=manifest,
+            duration_seconds=duration_seconds,
+        )
 
     async def get(self, hearing_id: str) -> Recording | None:
         async with self.db.session() as session:

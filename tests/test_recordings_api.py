@@ -529,3 +529,53 @@ def test_courts_and_audit_from_the_command_line(tmp_path, capsys) -> None:
     head = out.split("head ", 1)[1].strip()
     assert tyndau_main([*data, "audit", "verify", "--head", head]) == 0
     assert tyndau_main([*data, "audit", "verify", "--head", "5:" + "0" * 64]) == 1
+
+
+async def test_an_archive_sealed_by_the_recorder_is_registered_and_served(
+    tyndau_db: RunningServer, tmp_path
+) -> None:
+    """The sealing step's call: seal (recorder/archive.py), verify, register, serve."""
+    from support.archive_capture import CASE_NUMBER, COURT, HEARING_ID, build_capture
+
+    from recorder import archive_keys
+    from recorder.archive import HearingIdentity, seal
+    from recorder.verify import verify_archive
+
+    ctx = tyndau_db.ctx
+    await ctx.hearings.schedule(
+        hearing_id=HEARING_ID, case_number=CASE_NUMBER, title="Санкция", court=COURT
+    )
+    files = build_capture(tmp_path / "hearing")
+    keys_dir = ctx.settings.data_dir / "keys"
+    identity = HearingIdentity(id=HEARING_ID, case_number=CASE_NUMBER, court=COURT)
+    sealed = await seal(
+        files.capture,
+        files.mixed,
+        files.protocol_json,
+        files.protocol_html,
+        identity,
+        ctx.archive,
+        archive_keys.signing_key(keys_dir),
+    )
+    report = await verify_archive(ctx.archive, sealed.folder, archive_keys.trusted_keys(keys_dir))
+    assert report.ok
+    recording = await ctx.recordings.register_archived(ctx.archive, sealed.folder)
+    assert set(recording.files) == set(sealed.manifest["files"]) | {"manifest.json"}
+
+    await ctx.directory.upsert(
+        iin="850505400777", full_name="Мұрағатшы", roles=["archivist"], court=COURT
+    )
+    entry = await ctx.directory.find_by_iin("850505400777")
+    assert entry is not None
+    token, _ = ctx.issuer.issue_session(
+        user_id=entry.id, iin=entry.iin, name=entry.full_name, roles=["archivist"]
+    )
+    headers = {"Authorization": f"Bearer {token}", "Range": "bytes=0-7"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{tyndau_db.url}/api/recordings/{HEARING_ID}/files/mixed.mp4", headers=headers
+        ) as response,
+    ):
+        assert response.status == 206
+        assert await response.read() == files.mixed.read_bytes()[:8]
