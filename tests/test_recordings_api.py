@@ -259,6 +259,9 @@ async def test_range_requests(archive: Archive) -> None:
     assert headers["Content-Type"] == "video/mp4"
     assert headers["Accept-Ranges"] == "bytes"
     assert headers["Cache-Control"] == "no-store"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert "sandbox" in headers["Content-Security-Policy"]
 
     for asked, start, end in (
         ("bytes=0-99", 0, 99),  # the first bytes

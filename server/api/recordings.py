@@ -46,6 +46,8 @@ CONTENT_TYPES = {
 MEDIA = (".mp4", ".mkv")
 # The archived protocol page is shown as a document of its own: it runs nothing.
 DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+# Any other file opened on its own: the browser's media viewer, nothing else.
+FILE_CSP = "default-src 'none'; media-src 'self'; frame-ancestors 'none'; sandbox"
 MAX_PROTOCOL_BYTES = 8 * 1024 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 CASE_NUMBER_RE = re.compile(CASE_NUMBER)
@@ -292,8 +294,16 @@ class RecordingRoutes:
                 f'attachment; filename="{name.rsplit("/", 1)[-1]}"' if download else "inline"
             ),
         }
-        if name.endswith(".html"):
-            headers["Content-Security-Policy"] = DOCUMENT_CSP
+        # A streamed response's headers leave at prepare(), before the app's security
+        # middleware sees the response: they are all set here.
+        headers.update(
+            {
+                "Content-Security-Policy": DOCUMENT_CSP if name.endswith(".html") else FILE_CSP,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "X-Frame-Options": "DENY",
+            }
+        )
         header = request.headers.get("Range")
         if_range = request.headers.get("If-Range")
         if header is not None and if_range is not None and if_range.strip() != etag:
