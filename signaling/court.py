@@ -265,10 +265,8 @@ class CourtEvents:
     def _enforce_lock(self, hearing_id: str, target: Presence, kind: str) -> None:
         """The server itself stops forwarding a locked kind: no client can unmute past it."""
         target_conn = self.ns.connection_of(hearing_id, target.id)
-        media = target_conn.media if target_conn else None
-        suppress = getattr(media, "suppress", None)
-        if suppress is not None:
-            suppress(kind, target.mute_locked[kind])
+        if target_conn is not None and target_conn.media is not None:
+            target_conn.media.suppress(kind, target.mute_locked[kind])
 
     async def _remove(self, conn: Connection, request: TargetParticipant) -> dict[str, Any]:
         me = self.ns.me(conn)

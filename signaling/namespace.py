@@ -403,6 +403,9 @@ class HearingNamespace(socketio.AsyncNamespace):
             can_subscribe=claims.grants.subscribe,
             send_offer=send_offer,
         )
+        for kind, locked in me.mute_locked.items():  # a lock holds across a rejoin
+            if locked:
+                conn.media.suppress(kind, True)
         conn.joined = True
         await self.enter_room(sid, hearing_room(claims.hearing))
         if me.is_court:

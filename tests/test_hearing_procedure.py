@@ -366,9 +366,32 @@ async def test_the_judge_runs_the_hearing_through_its_states(room: Room) -> None
     assert await refusal_code(room.server.url, late) == "hearing_closed"
 
 
+async def packets_from(client: HearingClient, participant_id: str, kind: str) -> int:
+    """RTP packets ``client`` has received of ``participant_id``'s ``kind`` track."""
+    assert client.subscribe_pc is not None
+    mids = {
+        r.mid
+        for r in client.remote.values()
+        if r.participant_id == participant_id and r.kind == kind and r.active
+    }
+    total = 0
+    for transceiver in client.subscribe_pc.getTransceivers():
+        if transceiver.mid in mids:
+            stats = await transceiver.receiver.getStats()
+            total += sum(s.packetsReceived for s in stats.values() if s.type == "inbound-rtp")
+    return total
+
+
+async def still_arriving(client: HearingClient, participant_id: str, kind: str) -> bool:
+    before = await packets_from(client, participant_id, kind)
+    await asyncio.sleep(1.0)
+    return await packets_from(client, participant_id, kind) > before
+
+
 async def test_a_locked_mute_cannot_be_lifted_by_the_participant(room: Room) -> None:
     judge = await room.join("judge", "judge")
-    lawyer = await room.join("lawyer", "lawyer")
+    lawyer = await join_and_publish(room.server.url, room.token("lawyer", "lawyer"), LAWYER, 440)
+    room.clients.append(lawyer)
     await wait_until(lambda: "lawyer" in judge.participants, 10, "the waiting room")
     await judge.call("admit", {"participant_id": "lawyer"})
     await lawyer.call("raise_hand", {"raised": True})
@@ -381,9 +404,14 @@ async def test_a_locked_mute_cannot_be_lifted_by_the_participant(room: Room) -> 
     assert await refused(lawyer, "set_mute", {"kind": "audio", "muted": False}) == "mute_locked"
     await lawyer.set_mute("video", True)  # other kinds stay the participant's own
     await lawyer.set_mute("video", False)
+    # The lock is the server's: the lawyer's client still sends, nobody receives it.
+    await asyncio.sleep(0.3)  # packets already on their way
+    assert not await still_arriving(judge, "lawyer", "audio")
+    assert await still_arriving(judge, "lawyer", "video")
 
     await judge.call("release_mute", {"participant_id": "lawyer", "kind": "audio"})
     await wait_until(lambda: "mute_released" in lawyer.notice_codes(), 10, "released")
+    assert await still_arriving(judge, "lawyer", "audio")
     assert not lawyer.me["hand_raised"]  # given the floor
     await lawyer.set_mute("audio", False)
     await wait_until(lambda: not judge.participants["lawyer"]["muted"]["audio"], 10, "unmuted")

@@ -107,6 +107,9 @@ class Downstream:
         self._history: list[Sent | None] | None = [None] * HISTORY_SIZE if self.is_video else None
         aiortc_internals.release_receive_state(transceiver.receiver)
         self.closed = False
+        # After the publisher's media was held back (a court's locked mute), the
+        # next packet continues this subscriber's sequence where it stopped.
+        self._resync = False
         self.clock_rate: int | None = None
         # Sequence numbers skipped because the publisher's packet never came
         # (a late one fills one back in); the subscriber counts them as lost.
@@ -171,11 +174,17 @@ class Downstream:
         """Send ``packet`` (the publisher's, with RTX already unwrapped) to this subscriber."""
         if self._payload_type is None or self.closed:
             return
-        if self._seq_offset is None:
+        if self._seq_offset is None or self._resync:
             if self.is_video and not keyframe_start(self.mime_type, packet.payload):
                 self._counters.packets_dropped_waiting_keyframe += 1
                 return
-            self._seq_offset = (random.getrandbits(16) - packet.sequence_number) & 0xFFFF
+            start = (
+                random.getrandbits(16)
+                if self._highest_seq is None
+                else (self._highest_seq + 1) & 0xFFFF  # no gap the subscriber would count as loss
+            )
+            self._seq_offset = (start - packet.sequence_number) & 0xFFFF
+            self._resync = False
         out = RtpPacket(
             payload_type=self._payload_type,
             marker=packet.marker,
@@ -206,6 +215,10 @@ class Downstream:
         )
         self._counters.packets_forwarded += 1
         self._counters.bytes_forwarded += len(data)
+
+    def resync(self) -> None:
+        """Media was held back: go on from the next packet (from a keyframe for video)."""
+        self._resync = True
 
     def _count_gaps(self, sequence_number: int) -> None:
         if self._highest_seq is None:

@@ -58,6 +58,8 @@ class PublishedTrack:
         self._keyframes = KeyframeRequester(self._send_pli, interval=keyframe_interval)
         self.packets = 0
         self.closed = False
+        # A court's locked mute: the server itself stops forwarding (and recording) it.
+        self.suppressed = False
         # Observers (the recorder) of every packet and sender report; see server/sfu/taps.py.
         self.taps: list[TrackTap] = []
         aiortc_internals.observe_sender_reports(receiver, self._on_sender_report)
@@ -79,6 +81,21 @@ class PublishedTrack:
     def media_ssrc(self) -> int | None:
         """The SSRC the publisher's media arrives on (its retransmissions have another)."""
         return self._media_ssrc
+
+    def suppress(self, on: bool) -> None:
+        """Hold back (or let through again) everything this track sends, whatever the client does.
+
+        Statistics and loss repair go on, so the participant's quality stays
+        known; when it is let through again every subscriber continues its own
+        sequence, video from a keyframe.
+        """
+        if on == self.suppressed:
+            return
+        self.suppressed = on
+        if not on:
+            for downstream in self.downstreams.values():
+                downstream.resync()
+            self.request_keyframe()
 
     def request_keyframe(self) -> None:
         if self.kind == "video" and not self.closed:
@@ -109,6 +126,8 @@ class PublishedTrack:
             self._counters.nacks_sent += 1
             await self.receiver._send_rtcp_nack(packet.ssrc, sorted(self._nacks.missing))
         self.packets += 1
+        if self.suppressed:
+            return
         for tap in self.taps:  # no await inside: the list cannot change under us
             tap.rtp(packet, arrival_time_ms)
         for downstream in list(self.downstreams.values()):

@@ -85,6 +85,18 @@ class MediaSession:
         self._changed = False
         self._negotiation_lock = asyncio.Lock()
         self.closed = False
+        # Kinds the court has locked muted: held back by the server, new tracks too.
+        self.suppressed: set[str] = set()
+
+    def suppress(self, kind: str, on: bool) -> None:
+        """Stop (or resume) forwarding what this participant publishes of ``kind``."""
+        if on:
+            self.suppressed.add(kind)
+        else:
+            self.suppressed.discard(kind)
+        for published in self.published.values():
+            if published.kind == kind:
+                published.suppress(on)
 
     # -- publishing ---------------------------------------------------------
 
@@ -132,6 +144,7 @@ class MediaSession:
         finally:
             pc.remove_listener("track", on_track)
         for published in new_tracks:
+            published.suppress(published.kind in self.suppressed)
             self.published[published.track_id] = published
             await self.room.track_published(published)
         local = pc.localDescription
