@@ -81,9 +81,7 @@ class CourtUser(Base):
     lawyer_licence: Mapped[str | None] = mapped_column(String(64), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime(), default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class InvitationRow(Base):
@@ -207,17 +205,11 @@ class HearingRow(Base):
     court: Mapped[str] = mapped_column(String(200), default="")
     judge_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     secretary_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    scheduled_at: Mapped[datetime | None] = mapped_column(
-        UtcDateTime(), nullable=True, index=True
-    )
+    scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
     language: Mapped[str] = mapped_column(String(2))
     auto_admit: Mapped[bool] = mapped_column(Boolean, default=False)
-    state_changed_at: Mapped[datetime | None] = mapped_column(
-        UtcDateTime(), nullable=True
-    )
-    in_session_since: Mapped[datetime | None] = mapped_column(
-        UtcDateTime(), nullable=True
-    )
+    state_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    in_session_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     recorded_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
