@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from recorder import archive_cli
+from recorder import archive_cli, mixer
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,5 +17,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     commands = archive.add_subparsers(dest="archive_command", required=True)
     # Each entry: recorder.<module>.add_command(commands). Subcommands set
     # `func` (args -> exit status) and, when they need no server, host/port None.
+    mixer.add_command(commands)  # mix
     archive_cli.add_command(commands)  # seal, verify
     del commands

@@ -24,7 +24,9 @@ def video_frames(
 ) -> Iterator[tuple[float, av.VideoFrame]]:
     """(mixed-file seconds, picture) for every decodable frame of a video track."""
     for segment, media_seconds, frame in _decoded(track, note):
-        yield timeline.mix_time(track.wall(segment, media_seconds)), frame
+        at = timeline.mix_time(track.wall(segment, media_seconds))
+        if at is not None:  # None: in a recess
+            yield at, frame
 
 
 def audio_frames(
@@ -34,6 +36,8 @@ def audio_frames(
     resampler: av.AudioResampler | None = None
     for segment, media_seconds, frame in _decoded(track, note):
         start = timeline.mix_time(track.wall(segment, media_seconds))
+        if start is None:  # in a recess
+            continue
         if frame.sample_rate == SAMPLE_RATE and frame.format.name == "fltp":
             samples = frame.to_ndarray().astype(np.float32, copy=False)
             if samples.shape[0] == 1:

@@ -79,6 +79,7 @@ class Segment:
     last_rtp: int | None = None
     sync: list[Any] = field(default_factory=list)
     recovered: bool = False
+    line: int | None = None  # the index line's seq: the order segments were closed in
     base: int = 0  # rtp_base unwrapped onto the track's continuous RTP time
     first_ms: float | None = None  # from the file, for recovered segments
     last_ms: float | None = None
@@ -111,12 +112,11 @@ class MixPlan:
         """Wall-clock (first, last) of every segment's media."""
         out = []
         for track in self.tracks:
-            tail = 1 / 25 if track.kind == "video" else 0.02  # the last frame's own length
             for seg in track.segments:
                 if seg.first_ms is None or seg.last_ms is None:
                     continue
                 first = track.wall(seg, seg.first_ms / 1000)
-                out.append((first, track.wall(seg, seg.last_ms / 1000) + tail))
+                out.append((first, track.wall(seg, seg.last_ms / 1000)))
         return out
 
 
@@ -148,9 +148,10 @@ def read_plan(directory: Path, warn: Warn | None = None) -> MixPlan:
     tracks = _tracks(segments, people, track_people)
     for track in tracks.values():
         _unwrap_track(track)
-    for path in sorted(directory.glob("*.mkv")):
-        if path.name not in indexed:
-            _add_recovered(path, tracks, people, note)
+    unindexed = [p for p in directory.glob("*.mkv") if p.name not in indexed]
+    _add_recovered(
+        sorted(unindexed, key=lambda p: _file_number(p.name, 1 << 30)), tracks, people, note
+    )
     tracks = {k: t for k, t in tracks.items() if t.segments}
     if not tracks:
         if not records and not any(directory.glob("*.mkv")):
@@ -223,6 +224,7 @@ def _segment_from_record(directory: Path, record: dict[str, Any], note: Warn) ->
             first_rtp=_int_or_none(record.get("first_rtp")),
             last_rtp=_int_or_none(record.get("last_rtp")),
             sync=list(record.get("sync") or []),
+            line=int(record["seq"]),
         )
     except (KeyError, ValueError, TypeError) as exc:
         note(f"index record for {name!r} is incomplete ({exc}); skipped")
@@ -290,88 +292,115 @@ def _probe(path: Path, note: Warn) -> _Probe | None:
 
 
 def _add_recovered(
-    path: Path, tracks: dict[str, Track], people: dict[str, Participant], note: Warn
+    paths: list[Path], tracks: dict[str, Track], people: dict[str, Participant], note: Warn
 ) -> None:
-    probe = _probe(path, note)
-    if probe is None:
-        return
-    number = _file_number(path.name, 1 << 30)
-    tags = _index_tags(probe.tags)
-    track = tracks.get(str(tags["track"])) if "track" in tags else None
-    if track is None and "track" in tags and "participant" in tags:
-        person = _participant(tags["participant"], str(tags["track"]))
-        people.setdefault(person.id, person)
-        rate = int(tags.get("clock_rate") or _DEFAULT_RATES[probe.kind])
-        track = tracks[str(tags["track"])] = Track(str(tags["track"]), person, probe.kind, rate)
-    if track is None:
-        track = _continued_track(tracks, probe, number)
-    if track is None:
-        note(f"{path.name} was left open and no index record says whose it is; skipped")
-        return
-    last = track.segments[-1] if track.segments else None
-    try:
-        rtp_base = int(tags["rtp_base"]) if "rtp_base" in tags else last.rtp_base  # type: ignore[union-attr]
-        sync = list(tags.get("sync") or [])
-    except (AttributeError, TypeError, ValueError):
-        note(f"{path.name} was left open and its tags say nothing usable; skipped")
-        return
-    note(f"{path.name} was left open (recovered): mixed up to {probe.last_ms / 1000:.1f} s")
-    track.segments.append(
-        Segment(
-            number=number,
-            path=path,
-            track=track.id,
-            kind=track.kind,
-            clock_rate=track.clock_rate,
-            rtp_base=rtp_base,
-            sync=sync,
-            recovered=True,
-            first_ms=probe.first_ms,
-            last_ms=probe.last_ms,
+    """Put each unindexed segment (in file order) on its track, or skip it saying why."""
+    full = _full_lengths(tracks)
+    taken: set[str] = set()
+    for path in paths:
+        probe = _probe(path, note)
+        if probe is None:
+            continue
+        number = _file_number(path.name, 1 << 30)
+        tags = _index_tags(probe.tags)
+        track = tracks.get(str(tags["track"])) if "track" in tags else None
+        if track is None and "track" in tags:
+            # A track with no closed segment at all: known by its tags alone.
+            pid = str(tags.get("participant") or tags["track"].split(":", 1)[0])
+            person = people.setdefault(pid, Participant(pid, pid, ""))
+            rate = int(tags.get("clock_rate") or _DEFAULT_RATES[probe.kind])
+            track = Track(str(tags["track"]), person, probe.kind, rate)
+            tracks[track.id] = track
+        if track is None:
+            track = _continued_track(tracks, probe, number, full, taken)
+        if track is None:
+            note(f"{path.name} was left open and nothing says whose track it is; skipped")
+            continue
+        taken.add(track.id)
+        last = track.segments[-1] if track.segments else None
+        try:
+            rtp_base = int(tags["rtp_base"]) if "rtp_base" in tags else last.rtp_base  # type: ignore[union-attr]
+            sync = list(tags.get("sync") or [])
+        except (AttributeError, TypeError, ValueError):
+            note(f"{path.name} was left open and its tags say nothing usable; skipped")
+            continue
+        note(f"{path.name} was left open (recovered): mixed as far as it was written")
+        track.segments.append(
+            Segment(
+                number=number,
+                path=path,
+                track=track.id,
+                kind=track.kind,
+                clock_rate=track.clock_rate,
+                rtp_base=rtp_base,
+                sync=sync,
+                recovered=True,
+                first_ms=probe.first_ms,
+                last_ms=probe.last_ms,
+            )
         )
-    )
 
 
 def _index_tags(tags: dict[str, str]) -> dict[str, Any]:
-    """Index fields capture may have put into a segment's Matroska tags."""
+    """The index fields a segment's Matroska tags give (``TYNDAU_TRACK`` …, see Capture)."""
     out: dict[str, Any] = {}
-    blob = tags.get("tyndau")
-    if blob:
-        try:
-            parsed = json.loads(blob)
-            if isinstance(parsed, dict):
-                out.update(parsed)
-        except ValueError:
-            pass
     for key, value in tags.items():
         name = key.removeprefix("tyndau_")
-        if name in {"track", "rtp_base", "clock_rate"}:
+        if name in {"track", "rtp_base", "clock_rate", "participant"}:
             out[name] = value
-        elif name in {"participant", "sync"}:
+        elif name == "sync":
             try:
-                out[name] = json.loads(value)
+                point = json.loads(value)
             except ValueError:
                 continue
+            # The latest sync point when the segment opened: one [rtp, unix, source].
+            if isinstance(point, list) and point and not isinstance(point[0], list):
+                point = [point]
+            if isinstance(point, list):
+                out["sync"] = point
     return out
 
 
-def _continued_track(tracks: dict[str, Track], probe: _Probe, number: int) -> Track | None:
-    """The one indexed track of this kind whose last segment this file follows."""
+def _full_lengths(tracks: dict[str, Track]) -> dict[str, float]:
+    """Per kind, how long (ms) a segment is that capture cut to start the next one.
+
+    Capture cuts a segment at a fixed length (the next keyframe for video);
+    one that ended shorter was closed because its track ended or paused.
+    """
+    longest: dict[str, float] = {}
+    for track in tracks.values():
+        for seg in track.segments:
+            if seg.first_ms is not None and seg.last_ms is not None:
+                length = seg.last_ms - seg.first_ms
+                longest[track.kind] = max(length, longest.get(track.kind, 0.0))
+    return {kind: 0.9 * length for kind, length in longest.items()}
+
+
+def _continued_track(
+    tracks: dict[str, Track], probe: _Probe, number: int, full: dict[str, float], taken: set[str]
+) -> Track | None:
+    """The indexed track this unindexed file continues, when the index can tell.
+
+    Its track was cut (a full-length last segment) right before this file was
+    opened, and went on without a break in its media time. Tracks in lockstep
+    (everyone's segments cut at the same length) are told apart by order:
+    capture opens the next file the moment it writes a segment's index line,
+    so the track whose line came first got the lower file number.
+    """
     candidates = []
     for track in tracks.values():
-        earlier = [s for s in track.segments if s.number < number]
-        if track.kind != probe.kind or not earlier or len(earlier) != len(track.segments):
+        if track.kind != probe.kind or track.id in taken or not track.segments:
             continue
-        last_ms = earlier[-1].last_ms
-        if last_ms is None:
+        last = track.segments[-1]
+        if last.recovered or last.number > number or last.line is None:
             continue
-        gap = (probe.first_ms - last_ms) / 1000
-        if 0 < gap <= _CONTINUATION_SECONDS:
-            candidates.append((gap, track))
-    candidates.sort(key=lambda c: c[0])
-    if len(candidates) == 1 or (len(candidates) > 1 and candidates[1][0] - candidates[0][0] > 0.1):
-        return candidates[0][1]
-    return None
+        if last.first_ms is None or last.last_ms is None:
+            continue
+        if last.last_ms - last.first_ms < full.get(track.kind, 0.0):
+            continue  # closed short: the track ended there
+        if 0 < (probe.first_ms - last.last_ms) / 1000 <= _CONTINUATION_SECONDS:
+            candidates.append((last.line, track))
+    return min(candidates, key=lambda c: c[0])[1] if candidates else None
 
 
 def _unwrap_track(track: Track) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 STARTS = frozenset({"started", "resumed"})
 ENDS = frozenset({"paused", "stopped", "failed"})
+TAIL = 0.04  # the last frame of a capture that was not stopped is shown this long
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,15 @@ class Timeline:
         last = self.spans[-1]
         self.duration = last.offset + (last.end - last.start)
 
-    def mix_time(self, unix: float) -> float:
-        """Where wall-clock ``unix`` lands in the mixed file (negative: before it)."""
+    def mix_time(self, unix: float) -> float | None:
+        """Where wall-clock ``unix`` lands in the mixed file (negative: before it).
+
+        None for a moment in a recess (after a span's end, before the next).
+        """
         i = max(0, bisect.bisect_right(self._starts, unix) - 1)
         span = self.spans[i]
+        if unix > span.end and i + 1 < len(self.spans):
+            return None
         return span.offset + (unix - span.start)
 
     def wall_time(self, mix: float) -> float:
@@ -57,13 +63,13 @@ class Timeline:
 
 
 def build_timeline(markers: Iterable[Marker], extents: Iterable[tuple[float, float]]) -> Timeline:
-    """Spans from the markers, each stretched to the media recorded in it.
+    """Spans from the markers; the last one runs to the last media.
 
-    ``extents`` are the wall-clock (first, last) of every piece of media. A
-    span ends at its end marker or at the last media before the next span
-    starts, whichever is later, so frames still in flight when capture paused
-    and the last seconds before a crash are kept. Without markers the whole
-    capture is one span.
+    ``extents`` are the wall-clock (first, last frame) of every piece of media.
+    A span that was ended by a marker ends there, so mixed time stays the
+    protocol's recording time; the last span runs on to the last frame of any
+    track when that is later (the last seconds before a stop or a crash are
+    kept). Without markers the whole capture is one span.
     """
     extents = sorted(extents)
     ordered = sorted(markers, key=lambda m: m.seq)
@@ -80,12 +86,15 @@ def build_timeline(markers: Iterable[Marker], extents: Iterable[tuple[float, flo
     spans: list[Span] = []
     offset = 0.0
     for i, (start, end) in enumerate(pairs):
-        limit = pairs[i + 1][0] if i + 1 < len(pairs) else float("inf")
-        last = max(
-            (e for s, e in extents if start <= s < limit or start <= e < limit), default=None
-        )
-        stop = max(x for x in (end, last, start) if x is not None)
-        stop = min(stop, limit)
+        final = i + 1 == len(pairs)
+        limit = float("inf") if final else pairs[i + 1][0]
+        last = max((e for s, e in extents if s < limit and e >= start), default=start)
+        if end is not None and not final:
+            stop = end
+        elif end is not None:
+            stop = max(end, last)
+        else:
+            stop = min(limit, last + TAIL)
         spans.append(Span(start, stop, offset))
         offset += stop - start
     return Timeline(spans)
