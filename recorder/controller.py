@@ -32,6 +32,8 @@ log = structlog.get_logger(__name__)
 ParticipantInfo = Callable[[str, str], dict[str, Any]]
 # (hearing id, alert) -> None; alert = {"code": "recording_failed", "reason": ...}
 AlertListener = Callable[[str, dict[str, Any]], Awaitable[None]]
+# (hearing id, capture directory) -> None, once a closed hearing's capture is complete.
+FinishedListener = Callable[[str, Path], Awaitable[None]]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -69,6 +71,8 @@ class Recorder:
         self.protocol = protocol
         self.participant_info = participant_info
         self.listeners: list[AlertListener] = []
+        # Told when a closed hearing's capture has written its last byte (archiving).
+        self.finished_listeners: list[FinishedListener] = []
         self.captures: dict[str, HearingCapture] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.failures = 0
@@ -112,8 +116,11 @@ class Recorder:
                     capture.pause(at)
             elif act is StateAct.CLOSE:
                 capture = self.captures.pop(hearing.id, None)
-                if capture is not None and not capture.failed:
-                    capture.stop(at)
+                if capture is not None:
+                    if not capture.failed:
+                        capture.stop(at)
+                    # A failed capture is archived too: what it wrote is kept.
+                    self._spawn(self._finished(hearing.id, capture))
         except Exception:  # the hearing's state changes whatever the recorder does
             log.exception("recorder_state_change_failed", hearing=hearing.id, act=str(act))
 
@@ -147,6 +154,14 @@ class Recorder:
         capture = self.captures.get(hearing_id)
         if capture is not None:
             capture.remove_track(track.track_id)
+
+    async def _finished(self, hearing_id: str, capture: HearingCapture) -> None:
+        await capture.closed()
+        for listener in list(self.finished_listeners):
+            try:
+                await listener(hearing_id, capture.directory)
+            except Exception:
+                log.exception("capture_finished_listener_failed", hearing=hearing_id)
 
     # -- what the workers report ------------------------------------------------
 

@@ -10,6 +10,7 @@ import structlog
 
 from recorder.controller import Recorder
 from recorder.storage import Storage, open_storage
+from server.archiving import ArchivingPipeline
 from server.audit import AuditLog
 from server.auth.challenges import ChallengeStore
 from server.auth.keys import KeyRing
@@ -61,6 +62,7 @@ class ServerContext:
     playback: PlaybackTokens
     audit: AuditLog
     recorder: Recorder
+    archiving: ArchivingPipeline
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -69,6 +71,7 @@ class ServerContext:
         await self.revocations.load()
         await self.hearings.load()
         await self.recorder.start()
+        await self.archiving.start()
         if not self.settings.eds_trust_anchors:
             log.warning("eds_login_disabled", reason="no TYNDAU_EDS_TRUST_ANCHORS configured")
         if self.settings.eds_crl_urls or self.settings.eds_crl_files:
@@ -83,6 +86,7 @@ class ServerContext:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.archiving.stop()  # a job cut short is run again at the next start
         await self.recorder.stop()  # closes open segments while the database is still there
         await self.sfu.close()
         await self.archive.close()
@@ -120,6 +124,32 @@ class ServerContext:
             session_ttl_seconds=settings.session_ttl_seconds,
             session_max_age_seconds=settings.session_max_age_seconds,
         )
+        archive = open_storage(
+            settings.archive_url,
+            data_dir=settings.data_dir,
+            s3_endpoint=settings.archive_s3_endpoint,
+        )
+        recordings = RecordingCatalog(db)
+        recorder = Recorder(
+            recordings_dir=settings.effective_recordings_dir,
+            segment_seconds=settings.recording_segment_seconds,
+            enabled=settings.recording_enabled,
+            sfu=sfu,
+            hearings=hearings,
+            protocol=protocol,
+            participant_info=presence.participant_info,
+        )
+        archiving = ArchivingPipeline(
+            recordings_dir=settings.effective_recordings_dir,
+            keys_dir=settings.data_dir / "keys",
+            court_timezone=settings.court_timezone,
+            hearings=hearings,
+            protocol=protocol,
+            storage=archive,
+            catalog=recordings,
+            enabled=settings.recording_enabled and settings.archive_on_close,
+        )
+        recorder.finished_listeners.append(archiving.capture_finished)
         return cls(
             settings=settings,
             keys=keys,
@@ -145,23 +175,12 @@ class ServerContext:
             notifier=LogNotifier(),
             eds=eds,
             crls=crls,
-            archive=open_storage(
-                settings.archive_url,
-                data_dir=settings.data_dir,
-                s3_endpoint=settings.archive_s3_endpoint,
-            ),
-            recordings=RecordingCatalog(db),
+            archive=archive,
+            recordings=recordings,
             courts=courts,
             recording_access=RecordingAccess(directory, hearings, courts),
             playback=PlaybackTokens(keys=keys, issuer=settings.jwt_issuer, revocations=revocations),
             audit=AuditLog(db),
-            recorder=Recorder(
-                recordings_dir=settings.effective_recordings_dir,
-                segment_seconds=settings.recording_segment_seconds,
-                enabled=settings.recording_enabled,
-                sfu=sfu,
-                hearings=hearings,
-                protocol=protocol,
-                participant_info=presence.participant_info,
-            ),
+            recorder=recorder,
+            archiving=archiving,
         )

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     recording_segment_seconds: float = Field(10.0, ge=1, le=600)
     """A capture segment is closed after this long (at the next keyframe for video)."""
 
+    archive_on_close: bool = True
+    """Mix, seal and register a hearing's recording when it closes (then free the capture)."""
+
     court_timezone: str = "Asia/Almaty"
     """The courts' local time zone: what "today's hearings" means (IANA name)."""
 

@@ -8,19 +8,12 @@ fresh, empty database. One throwaway PostgreSQL server serves the whole session.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from support.ports import free_port
 from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
-from support.running import HEARING_A, HEARING_B, TEST_COURT, RunningServer
+from support.running import RunningServer, running_server
 
-from server.app import create_app
-from server.context import ServerContext
-from server.hearings import Hearing
-from server.procedure.states import HearingState
 from server.settings import Settings
 
 
@@ -46,46 +39,16 @@ def db_settings(tmp_path, database_url: str) -> Settings:
     return _settings(tmp_path, database_url=database_url)
 
 
-@asynccontextmanager
-async def _running(settings: Settings) -> AsyncIterator[RunningServer]:
-    ctx = ServerContext.build(settings)
-    app = create_app(ctx=ctx)
-    runner = web.AppRunner(app, shutdown_timeout=5)
-    await runner.setup()  # the context starts: the database is migrated
-    # In session, parties admitted on arrival: the media tests need no judge to let them in.
-    for hearing_id, number, title in (
-        (HEARING_A, "7599-23-00-1/1234", "A"),
-        (HEARING_B, "7599-23-00-1/5678", "B"),
-    ):
-        await ctx.hearings.save(
-            Hearing(
-                id=hearing_id,
-                case_number=number,
-                title=title,
-                state=HearingState.IN_SESSION,
-                auto_admit=True,
-                court=TEST_COURT,
-            )
-        )
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    try:
-        yield RunningServer(url=f"http://127.0.0.1:{port}", ctx=ctx, app=app)
-    finally:
-        await runner.cleanup()
-
-
 @pytest.fixture
 async def tyndau(settings: Settings) -> AsyncIterator[RunningServer]:
-    async with _running(settings) as server:
+    async with running_server(settings) as server:
         yield server
 
 
 @pytest.fixture
 async def tyndau_db(db_settings: Settings) -> AsyncIterator[RunningServer]:
     """The ``tyndau`` server, once on SQLite and once on PostgreSQL."""
-    async with _running(db_settings) as server:
+    async with running_server(db_settings) as server:
         yield server
 
 

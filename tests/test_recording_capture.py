@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from aiortc.mediastreams import VideoStreamTrack
 from av import VideoFrame
-from support.media import SAMPLE_RATE, SolidColorTrack, ToneTrack, color_close, mean_color
+from support.media import SolidColorTrack, ToneTrack, color_close, mean_color
 from support.peers import seen_color
-from support.running import RunningServer
+from support.running import RunningServer, running_server
 from support.waiting import wait_until
 
 from recorder.segments import file_sha256, read_index
@@ -50,6 +50,7 @@ def settings(tmp_path: Path) -> Settings:
         log_format="console",
         log_level="warning",
         recording_segment_seconds=2,
+        archive_on_close=False,  # these tests read the capture the archiving would release
     )
 
 
@@ -74,25 +75,13 @@ def unix(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-class Tone48k(ToneTrack):
-    """A tone whose timestamps count 48 kHz samples (support.media.ToneTrack's count 8 kHz).
-
-    The recorder places audio by its RTP timestamps, so they must be right here.
-    """
-
-    async def recv(self) -> Any:
-        frame = await super().recv()
-        frame.pts = frame.pts * SAMPLE_RATE // 8000
-        return frame
-
-
 async def join_and_publish(
     url: str, token: str, rgb: tuple[int, int, int], tone: float
 ) -> HearingClient:
     client = HearingClient(url, token)
     await client.connect()
     await client.join()
-    await client.publish(SolidColorTrack(rgb), Tone48k(tone))
+    await client.publish(SolidColorTrack(rgb), ToneTrack(tone))
     return client
 
 
@@ -257,8 +246,6 @@ def small_disk(tmp_path: Path) -> Any:
 async def test_a_full_disk_stops_capture_alerts_the_court_and_the_hearing_goes_on(
     tmp_path: Path, small_disk: Path
 ) -> None:
-    from conftest import _running  # the server fixture, with these settings
-
     settings = Settings(
         data_dir=tmp_path / "data",
         ice_host_addresses=["127.0.0.1"],
@@ -267,7 +254,7 @@ async def test_a_full_disk_stops_capture_alerts_the_court_and_the_hearing_goes_o
         recording_segment_seconds=1,
         recordings_dir=small_disk,
     )
-    async with _running(settings) as server:
+    async with running_server(settings) as server:
         await server.ctx.hearings.save(
             Hearing(id=HEARING, case_number="7599-26-00-1/0078", title="Диск", auto_admit=True)
         )
@@ -419,8 +406,6 @@ async def _session_until_kill(server: Any) -> float:
 
 
 async def test_a_restart_mid_session_pauses_and_resumes_the_same_chain(tmp_path: Path) -> None:
-    from conftest import _running
-
     from server.procedure.states import StateAct
 
     settings = Settings(
@@ -429,7 +414,7 @@ async def test_a_restart_mid_session_pauses_and_resumes_the_same_chain(tmp_path:
         log_format="console",
         log_level="warning",
     )
-    async with _running(settings) as server:
+    async with running_server(settings) as server:
         await server.ctx.hearings.save(
             Hearing(id=HEARING, case_number="7599-26-00-1/0079", title="Қайта")
         )
@@ -437,7 +422,7 @@ async def test_a_restart_mid_session_pauses_and_resumes_the_same_chain(tmp_path:
         await server.ctx.hearings.change_state(HEARING, StateAct.START)
         await wait_until(lambda: markers(index(server)) == ["started"], 10, "started")
     # Stopped mid-session: the capture paused; started again: it goes on.
-    async with _running(settings) as server:
+    async with running_server(settings) as server:
         await wait_until(lambda: len(markers(index(server))) == 3, 10, "resumed")
         records = index(server)
         assert markers(records) == ["started", "paused", "resumed"]

@@ -38,14 +38,16 @@ class ToneTrack(AudioStreamTrack):
         self._sample = 0
 
     async def recv(self) -> AudioFrame:
-        silent = await super().recv()  # keeps aiortc's real-time pacing
+        await super().recv()  # keeps aiortc's real-time pacing (its frames count 8 kHz)
         samples = int(AUDIO_PTIME * SAMPLE_RATE)
-        t = (np.arange(samples) + self._sample) / SAMPLE_RATE
+        start = self._sample
+        t = (np.arange(samples) + start) / SAMPLE_RATE
         self._sample += samples
         wave = (self.amplitude * 32767 * np.sin(2 * np.pi * self.frequency * t)).astype(np.int16)
         frame = AudioFrame.from_ndarray(wave.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
-        frame.pts = silent.pts
+        # Our own sample count: RTP timestamps must advance 960 per 20 ms at 48 kHz.
+        frame.pts = start
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
         return frame
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from server.app import create_app
 from server.auth.tokens import Grants
 from server.context import ServerContext
+from server.hearings import Hearing
+from server.procedure.states import HearingState
+from server.settings import Settings
+from support.ports import free_port
 
 HEARING_A = "hearing-a"
 HEARING_B = "hearing-b"
@@ -40,3 +47,34 @@ class RunningServer:
             grants=grants,
             **kwargs,  # type: ignore[arg-type]
         )
+
+
+@asynccontextmanager
+async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
+    """A real server on a free loopback port, with two hearings in session (admitted on arrival)."""
+    ctx = ServerContext.build(settings)
+    app = create_app(ctx=ctx)
+    runner = web.AppRunner(app, shutdown_timeout=5)
+    await runner.setup()  # the context starts: the database is migrated
+    # In session, parties admitted on arrival: the media tests need no judge to let them in.
+    for hearing_id, number, title in (
+        (HEARING_A, "7599-23-00-1/1234", "A"),
+        (HEARING_B, "7599-23-00-1/5678", "B"),
+    ):
+        await ctx.hearings.save(
+            Hearing(
+                id=hearing_id,
+                case_number=number,
+                title=title,
+                state=HearingState.IN_SESSION,
+                auto_admit=True,
+                court=TEST_COURT,
+            )
+        )
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield RunningServer(url=f"http://127.0.0.1:{port}", ctx=ctx, app=app)
+    finally:
+        await runner.cleanup()

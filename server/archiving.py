@@ -1,0 +1,191 @@
+"""From a closed hearing's capture to its sealed archive, without anyone acting.
+
+When a hearing closes and its capture has written its last byte, the capture
+is mixed (in a separate, lower-priority process: the SFU keeps its core),
+sealed with the protocol into the archive, registered in the catalogue, and
+only then — once the stored archive verifies and holds every captured byte —
+is the local capture deleted. A job that fails leaves the capture where it is
+and is tried again at the next start (docs/recording.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from recorder import archive_keys
+from recorder.archive import HearingIdentity, SealError, archive_folder, release_capture, seal
+from recorder.controller import capture_directory
+from recorder.manifest import MANIFEST
+from recorder.storage import Storage, join_key
+from server.errors import CodedError
+from server.hearings import Hearing, HearingRegistry
+from server.procedure.protocol import HearingProtocol
+from server.recordings import RecordingCatalog
+
+log = structlog.get_logger(__name__)
+
+# Where a job keeps its mixed file and protocol until they are sealed.
+OUTBOX = ".outbox"
+
+
+class ArchivingFailed(Exception):
+    """A step of a job failed; the capture stays for the next try."""
+
+
+@dataclass
+class ArchivingPipeline:
+    """Runs one archiving job at a time (mixing is heavy; hearings are not)."""
+
+    recordings_dir: Path
+    keys_dir: Path
+    court_timezone: str
+    hearings: HearingRegistry
+    protocol: HearingProtocol
+    storage: Storage
+    catalog: RecordingCatalog
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._pending: set[str] = set()
+        self._worker: asyncio.Task[None] | None = None
+        self._mixer: asyncio.subprocess.Process | None = None
+        self.done: dict[str, str] = {}  # hearing id -> archive folder, or "failed: …"
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the worker and queue every closed hearing whose capture is still here."""
+        if not self.enabled:
+            return
+        self._worker = asyncio.create_task(self._work())
+        if not self.recordings_dir.is_dir():
+            return
+        for hearing_id in sorted(p.name for p in self.recordings_dir.iterdir() if p.is_dir()):
+            if hearing_id.startswith("."):
+                continue
+            hearing = await self.hearings.fetch(hearing_id)
+            if hearing is not None and hearing.closed:
+                self.submit(hearing_id)
+
+    async def stop(self) -> None:
+        if self._mixer is not None and self._mixer.returncode is None:
+            self._mixer.terminate()  # mixed again from the capture at the next start
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    def submit(self, hearing_id: str) -> None:
+        if self.enabled and hearing_id not in self._pending:
+            self._pending.add(hearing_id)
+            self._queue.put_nowait(hearing_id)
+
+    async def capture_finished(self, hearing_id: str, directory: Path) -> None:
+        """The recorder's word that a closed hearing's capture is complete."""
+        self.submit(hearing_id)
+
+    async def _work(self) -> None:
+        while True:
+            hearing_id = await self._queue.get()
+            try:
+                self.done[hearing_id] = await self.archive(hearing_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # one hearing's failure must not stop the others
+                self.done[hearing_id] = f"failed: {exc}"
+                log.exception("archiving_failed", hearing=hearing_id)
+            finally:
+                self._pending.discard(hearing_id)
+
+    # -- one job ---------------------------------------------------------------
+
+    async def archive(self, hearing_id: str) -> str:
+        """Mix, seal, register and release one closed hearing's capture; the archive folder."""
+        hearing = await self.hearings.fetch(hearing_id)
+        if hearing is None or not hearing.closed:
+            raise ArchivingFailed(f"hearing {hearing_id} is not closed")
+        capture = capture_directory(self.recordings_dir, hearing_id)
+        identity = self._identity(hearing)
+        folder = archive_folder(identity)
+        key = archive_keys.signing_key(self.keys_dir)
+        trusted = archive_keys.trusted_keys(self.keys_dir)
+        outbox = self.recordings_dir / OUTBOX / capture.name
+        outbox.mkdir(parents=True, exist_ok=True)
+        log.info("archiving_started", hearing=hearing_id, folder=folder)
+        try:
+            if not await self.storage.exists(join_key(folder, MANIFEST)):
+                mixed = await self._mix(capture, outbox / "mixed.mp4", hearing.language)
+                exported = await self._export_protocol(hearing, outbox)
+                await seal(capture, mixed, *exported, identity, self.storage, key)
+            # Sealed now, or by an earlier try that stopped before registering.
+            with contextlib.suppress(CodedError):  # registered already: the same manifest
+                await self.catalog.register_archived(self.storage, folder)
+            await release_capture(capture, self.storage, folder, trusted)
+        except SealError as exc:
+            raise ArchivingFailed(f"{exc.code}: {exc}") from exc
+        finally:
+            await asyncio.to_thread(shutil.rmtree, outbox, True)
+        log.info("archiving_done", hearing=hearing_id, folder=folder)
+        return folder
+
+    def _identity(self, hearing: Hearing) -> HearingIdentity:
+        return HearingIdentity(
+            id=hearing.id,
+            case_number=hearing.case_number,
+            court=hearing.court,
+            title=hearing.title,
+            kind=hearing.kind,
+            judge=hearing.judge_id,
+            scheduled_at=hearing.scheduled_at.isoformat() if hearing.scheduled_at else None,
+            language=hearing.language,
+        )
+
+    async def _mix(self, capture: Path, output: Path, language: str) -> Path:
+        """``tyndau archive mix`` in a child process at a lower priority than the server."""
+        command = [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "archive",
+            "mix",
+            str(capture),
+            "-o",
+            str(output),
+            "--language",
+            language,
+            "--timezone",
+            self.court_timezone,
+        ]
+        self._mixer = await asyncio.create_subprocess_exec(
+            *command,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            preexec_fn=lambda: os.nice(10),  # lower priority than the SFU
+        )
+        _, errors = await self._mixer.communicate()
+        status = self._mixer.returncode
+        self._mixer = None
+        if status != 0:
+            tail = errors.decode("utf-8", "replace").strip().splitlines()[-3:]
+            raise ArchivingFailed(f"mixing exited {status}: {' / '.join(tail)}")
+        return output
+
+    async def _export_protocol(self, hearing: Hearing, outbox: Path) -> tuple[Path, Path]:
+        protocol_json = outbox / "protocol.json"
+        protocol_html = outbox / "protocol.html"
+        exported = await self.protocol.export_json(hearing)
+        page = await self.protocol.export_html(hearing, hearing.language)
+        protocol_json.write_text(json.dumps(exported, ensure_ascii=False, indent=1), "utf-8")
+        protocol_html.write_text(page, "utf-8")
+        return protocol_json, protocol_html
