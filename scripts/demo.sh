@@ -4,6 +4,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/setup.sh"
 cd "$ROOT"
+# The recording mixer draws names and roles (Kazakh, Russian) with DejaVu Sans.
+apt_install_missing fonts-dejavu-core
 ensure_venv
 ensure_web_client
 log "starting Tyndau (Ctrl+C stops it)"
