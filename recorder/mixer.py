@@ -254,7 +254,10 @@ def run_mix(args: argparse.Namespace) -> int:
     def progress(done: float, total: float) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=round(total, 1), unit="s", desc="mixing", file=sys.stderr)
+            # disable=None: no bar when stderr is not a terminal (a parent reads errors there).
+            bar = tqdm(
+                total=round(total, 1), unit="s", desc="mixing", file=sys.stderr, disable=None
+            )
         bar.update(round(done - bar.n, 1))
 
     def warn(message: str) -> None:
@@ -267,7 +270,7 @@ def run_mix(args: argparse.Namespace) -> int:
     except (CaptureError, FontNotFound) as exc:
         print(f"tyndau archive mix: {exc}", file=sys.stderr)
         return 1
-    except OSError as exc:
+    except (OSError, av.FFmpegError) as exc:
         print(f"tyndau archive mix: cannot write {output}: {exc}", file=sys.stderr)
         return 1
     finally:
