@@ -52,6 +52,8 @@ class Hearing:
     # The recording runs only in session: offsets into it skip recesses.
     in_session_since: datetime | None = None
     recorded_seconds: float = 0.0
+    # The case's row id (``cases.id``): known once the hearing is stored.
+    case_id: str | None = None
 
     @property
     def closed(self) -> bool:
@@ -95,6 +97,7 @@ class Hearing:
             state_changed_at=_aware(row.state_changed_at),
             in_session_since=_aware(row.in_session_since),
             recorded_seconds=row.recorded_seconds,
+            case_id=row.case_id,
         )
 
     def write_to(self, row: HearingRow) -> None:
@@ -257,6 +260,7 @@ class HearingRegistry:
             elif row.case_id != case.id:
                 raise HearingError("hearing_exists", "a hearing with this id belongs to a case")
             hearing.write_to(row)
+        hearing.case_id = case.id  # stored: the case's row is the hearing's
         self._remember(hearing)
         return hearing
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -197,6 +198,16 @@ class RecordingCatalog:
                 )
             ).first()
         return None if found is None else _recording(*found)
+
+    async def sealed(self, hearing_ids: Collection[str]) -> set[str]:
+        """Which of ``hearing_ids`` have a recording in the catalogue (one query for a list)."""
+        if not hearing_ids:
+            return set()
+        async with self.db.session() as session:
+            found = await session.scalars(
+                select(RecordingRow.hearing_id).where(RecordingRow.hearing_id.in_(set(hearing_ids)))
+            )
+            return set(found)
 
     async def of_case(self, case_id: str) -> list[Recording]:
         """A case's recordings, oldest hearing first."""

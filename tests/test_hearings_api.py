@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.eds_login import api
+from support.recordings import seal_test_recording
 from support.running import TEST_COURT, RunningServer
 from support.waiting import wait_until
 
@@ -113,6 +114,8 @@ async def test_a_secretary_schedules_and_the_judge_finds_it_in_todays_list(court
     assert hearing["judge_id"] == court.ids["judge"]
     assert hearing["case_number"] == "7599-26-00-1/0042"
     assert "/" not in hearing["id"]
+    assert hearing["case_id"] == court.server.ctx.hearings.get(hearing["id"]).case_id
+    assert hearing["recording"] is False
 
     day = hearing["scheduled_at"][:10]
     status, listing = await court.call("judge", "GET", f"/api/hearings?date={day}")
@@ -135,6 +138,56 @@ async def test_a_secretary_schedules_and_the_judge_finds_it_in_todays_list(court
     assert roles["prosecutor"]["iin_bound"] is True
     assert seats["lawyer"]["invitation"]["link"].split("#invite=")[1]
     assert "invitation" not in seats["prosecutor"]  # comes in by EDS login
+
+
+async def test_the_list_gives_each_hearings_case_and_whether_it_has_a_recording(
+    court: Court,
+) -> None:
+    ctx = court.server.ctx
+    recorded, _ = await schedule_with_seats(court)
+    # Another hearing of the same case, and one of another case, the same day.
+    status, same_case = await court.call(
+        "secretary", "POST", "/api/hearings", sanction_session(court, title="Екінші")
+    )
+    assert status == 201, same_case
+    status, other_case = await court.call(
+        "secretary",
+        "POST",
+        "/api/hearings",
+        sanction_session(court, case_number="7599-26-00-1/0043"),
+    )
+    assert status == 201, other_case
+    case = await ctx.recordings.find_case(TEST_COURT, "7599-26-00-1/0042")
+    assert case is not None
+    assert recorded["case_id"] == same_case["case_id"] == case.id
+    assert other_case["case_id"] not in (None, case.id)
+
+    await ctx.hearings.change_state(recorded["id"], StateAct.CLOSE)
+    await seal_test_recording(ctx, ctx.hearings.get(recorded["id"]), mixed=b"mp4")
+    day = recorded["scheduled_at"][:10]
+    for who in ("judge", "secretary"):
+        status, listing = await court.call(who, "GET", f"/api/hearings?date={day}")
+        assert status == 200
+        found = {h["id"]: h for h in listing["hearings"]}
+        assert {i: (h["case_id"], h["recording"]) for i, h in found.items()} == {
+            recorded["id"]: (case.id, True),
+            same_case["id"]: (case.id, False),
+            other_case["id"]: (other_case["case_id"], False),
+        }
+    status, shown = await court.call("judge", "GET", f"/api/hearings/{recorded['id']}")
+    assert (status, shown["case_id"], shown["recording"]) == (200, case.id, True)
+    status, shown = await court.call("judge", "GET", f"/api/hearings/{same_case['id']}")
+    assert (status, shown["case_id"], shown["recording"]) == (200, case.id, False)
+
+    # Hearings read back from the database (another start) know their case too.
+    again = ServerContext.build(ctx.settings, keys=ctx.keys)
+    await again.start()
+    try:
+        for hearing in (recorded, same_case, other_case):
+            restored = again.hearings.get(hearing["id"])
+            assert restored is not None and restored.case_id == hearing["case_id"]
+    finally:
+        await again.stop()
 
 
 async def test_only_the_hearings_court_sees_and_changes_it(court: Court) -> None:

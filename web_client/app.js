@@ -11,7 +11,8 @@
 // participant is (place.js), the hearing's state (hearing-status.js), the
 // court's notices (notices.js), the raised hand (hand.js), consultations
 // (consultation.js) and, for the judge and secretary, the console
-// (court-console.js). A closed hearing ends the page on its final screen.
+// (court-console.js) with the recording's state (recording-state.js). A
+// closed hearing ends the page on its final screen.
 //
 // A dropped connection is re-joined when Socket.IO reconnects (the server sees
 // a new session: both peer connections are made anew, the camera is kept).
@@ -22,6 +23,7 @@ import {
   consoleParticipantChanged,
   consoleProtocolEvent,
   consoleQuality,
+  consoleRecordingAlert,
   refreshConsole,
   startConsole,
   stopConsole,
@@ -433,6 +435,7 @@ function startSession() {
   signaling.on("hearing_state", onHearingState);
   signaling.on("protocol_event", consoleProtocolEvent);
   signaling.on("quality", consoleQuality);
+  signaling.on("recording_alert", consoleRecordingAlert);
   signaling.on("subscribe_offer", (offer) => {
     if (session.subscriber && signaling === session.signaling) session.subscriber.enqueue(offer);
   });

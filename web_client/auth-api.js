@@ -167,6 +167,8 @@ export function normaliseHearing(hearing) {
     isOpen: hearing.is_open === true,
     scheduledAt: Number.isNaN(at) ? null : new Date(at),
     language: text(hearing.language),
+    caseId: text(hearing.case_id),
+    recording: hearing.recording === true, // a sealed recording is in the catalogue
   };
 }
 

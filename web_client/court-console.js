@@ -1,7 +1,8 @@
 // The judge's and secretary's console, shown when the join ack's
 // `permissions` include see_waiting_room: the state buttons, the waiting
 // room, the consultations going on, everyone else with the court's controls,
-// and the live protocol. Every control is shown only when `permissions` allow
+// the live protocol, and the recording's state with its alert
+// (recording-state.js). Every control is shown only when `permissions` allow
 // it; the server checks each act again and refuses what the role may not do.
 //
 // The participants are the app's own map (kept by participant_joined /
@@ -12,6 +13,7 @@ import { confirmAction } from "./confirm.js";
 import { renderConsultations, runningConsultations } from "./consultation-list.js";
 import { hearingState } from "./hearing-status.js";
 import { addProtocolEvent, showProtocol } from "./protocol-view.js";
+import { hideRecording, recordingAlert, recordingMarker, showRecording } from "./recording-state.js";
 import { renderRoster } from "./roster.js";
 import { renderStateControls } from "./state-controls.js";
 import { renderWaitingRoom } from "./waiting-room.js";
@@ -47,6 +49,7 @@ export function startConsole({ permissions, hearing, participants, joinAck, requ
   }
   $("protocol-section").hidden = !permissions.has("see_protocol");
   showProtocol($("protocol-list"), joinAck.protocol);
+  showRecording(joinAck.protocol);
   bindOnce();
   refreshConsole();
 }
@@ -56,6 +59,7 @@ export function stopConsole() {
   court.active = false;
   document.body.classList.remove("court");
   $("console").hidden = true;
+  hideRecording();
 }
 
 export function refreshConsole() {
@@ -93,7 +97,17 @@ export function consoleProtocolEvent(event) {
   }
   // Rendered even before the join ack: the court room gets events from the join on.
   addProtocolEvent($("protocol-list"), event);
+  recordingMarker(event);
   refreshConsole();
+}
+
+// `recording_alert` (the court only): the capture failed, the hearing goes on.
+export function consoleRecordingAlert(alert) {
+  if (!alert || typeof alert !== "object" || alert.code !== "recording_failed") {
+    console.warn("tyndau: unknown recording alert", alert);
+    return;
+  }
+  recordingAlert(alert);
 }
 
 function qualityOf(participant) {

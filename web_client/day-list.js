@@ -1,7 +1,10 @@
 // The day's hearings on /login, for a judge (the hearings they preside over)
 // or a secretary (their court's): time (the browser's local time), case
 // number, title, kind and state, and "Enter", which takes a hearing token
-// (POST /api/hearings/{id}/join) and opens /join#token=… on this origin.
+// (POST /api/hearings/{id}/join) and opens /join#token=… on this origin. A
+// closed hearing with a sealed recording has, instead, a link to the player
+// (/player#case=<case id>&hearing=<hearing id>), opened in this tab: the
+// player takes the session this tab keeps.
 //
 // The first load asks for the server's today (the courts' time zone) and the
 // date picker follows it; another date is asked for as YYYY-MM-DD.
@@ -35,6 +38,32 @@ function displayDate(iso) {
 function setKeyOrPlain(el, key, fallback) {
   if (has(key)) setText(el, key);
   else setPlainText(el, fallback);
+}
+
+// The player's address for a hearing's recording; the ids travel in the
+// fragment, as player.js reads them.
+export function playerPath(hearing) {
+  return `/player#${new URLSearchParams({ case: hearing.caseId, hearing: hearing.id })}`;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function recordingLink(hearing, describedBy) {
+  const link = document.createElement("a");
+  link.className = "btn btn-small day-recording";
+  link.href = playerPath(hearing);
+  link.setAttribute("aria-describedby", describedBy);
+  const icon = document.createElementNS(SVG, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("aria-hidden", "true");
+  icon.setAttribute("focusable", "false");
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("d", "M8 5v14l11-7z");
+  icon.append(path);
+  const label = document.createElement("span");
+  setText(label, "day.recording");
+  link.append(icon, label);
+  return link;
 }
 
 export class DayList {
@@ -155,6 +184,10 @@ export class DayList {
     meta.append(kind, state);
     info.append(number, title, meta);
 
+    if (hearing.state === "closed" && hearing.recording && hearing.caseId) {
+      li.append(time, info, recordingLink(hearing, `${number.id} ${time.id}`));
+      return li;
+    }
     const enter = document.createElement("button");
     enter.type = "button";
     enter.className = "btn btn-small day-enter";
@@ -215,7 +248,8 @@ export class DayList {
 
   setButtons(enabled) {
     for (const li of $("day-list").children) {
-      li.querySelector(".day-enter").disabled = !enabled || li.dataset.state === "closed";
+      const enter = li.querySelector(".day-enter");
+      if (enter) enter.disabled = !enabled || li.dataset.state === "closed";
     }
   }
 

@@ -4,6 +4,7 @@
 
 import { has, setPlainText, setText } from "./i18n.js";
 import { syncRows } from "./keyed-list.js";
+import { whatKey } from "./protocol-view.js";
 
 // "4:05" or "1:02:03": the same digits in every interface language.
 export function formatOffset(seconds) {
@@ -54,8 +55,8 @@ export class ProtocolList {
         else delete button.dataset.offset;
         setPlainText(row.querySelector(".player-offset"), formatOffset(e.recording_offset));
         const what = row.querySelector(".player-what");
-        const key = `protocol.${e.kind}`;
-        if (has(key)) setText(what, key);
+        const key = whatKey(e); // a recording marker in words: "Recording paused"
+        if (key && has(key)) setText(what, key);
         else setPlainText(what, e.kind); // a newer server's kind: shown as it is
         setPlainText(row.querySelector(".player-who"), who(e));
       },

@@ -28,7 +28,17 @@ const KINDS = {
   detainee_attested: "protocol.detainee_attested",
 };
 
-// What an entry's details add: which medium was muted, why someone left.
+// A recording marker (docs/recording.md) in words: details.marker -> message key.
+const RECORDING_MARKERS = {
+  started: "protocol.recording_started",
+  paused: "protocol.recording_paused",
+  resumed: "protocol.recording_resumed",
+  stopped: "protocol.recording_stopped",
+  failed: "protocol.recording_failed",
+};
+
+// What an entry's details add: which medium was muted, why someone left,
+// why the recording paused or resumed (the server stopping, restarting).
 const DETAILS = {
   audio: "protocol.detail.audio",
   video: "protocol.detail.video",
@@ -36,6 +46,8 @@ const DETAILS = {
   removed: "protocol.detail.removed",
   hearing_closed: "protocol.detail.hearing_closed",
   recalled: "protocol.detail.recalled",
+  shutdown: "protocol.detail.shutdown",
+  restart: "protocol.detail.restart",
 };
 
 const entries = new Map(); // seq -> ProtocolEvent
@@ -51,12 +63,31 @@ function isEvent(e) {
   return e !== null && typeof e === "object" && Number.isInteger(e.seq) && typeof e.kind === "string";
 }
 
-function detailKey(e) {
-  const details = e.details && typeof e.details === "object" ? e.details : {};
-  if (e.kind === "muted" || e.kind === "unmuted") return DETAILS[details.kind] || null;
-  if (e.kind === "left") return DETAILS[details.reason] || null;
-  if (e.kind === "consultation_ended" && details.recalled === true) return DETAILS.recalled;
-  return null;
+const detailsOf = (e) => (e.details && typeof e.details === "object" ? e.details : {});
+
+// The message key of what happened; null for a kind this client does not know.
+export function whatKey(e) {
+  if (e.kind === "recording_marker") {
+    const key = RECORDING_MARKERS[detailsOf(e).marker];
+    if (typeof key === "string") return key;
+  }
+  const key = KINDS[e.kind];
+  return typeof key === "string" ? key : null;
+}
+
+// [key, params] of what the details add, or null.
+function detail(e) {
+  const details = detailsOf(e);
+  let key = null;
+  if (e.kind === "muted" || e.kind === "unmuted") key = DETAILS[details.kind];
+  else if (e.kind === "left") key = DETAILS[details.reason];
+  else if (e.kind === "consultation_ended" && details.recalled === true) key = DETAILS.recalled;
+  else if (e.kind === "recording_marker" && typeof details.reason === "string" && details.reason) {
+    // A failure's cause is the server's own words (an OS error): shown as it is.
+    if (details.marker === "failed") return ["protocol.detail.failure", { reason: details.reason }];
+    key = DETAILS[details.reason];
+  }
+  return typeof key === "string" ? [key, null] : null;
 }
 
 function who(e) {
@@ -77,13 +108,17 @@ function render(list) {
       const time = row.querySelector(".proto-time");
       time.dateTime = e.at;
       setPlainText(time, clockTime(e.at));
+      if (e.kind === "recording_marker") row.dataset.marker = String(detailsOf(e).marker || "");
+      else delete row.dataset.marker;
       const what = row.querySelector(".proto-what");
-      if (KINDS[e.kind]) setText(what, KINDS[e.kind]);
+      const key = whatKey(e);
+      if (key) setText(what, key);
       else setPlainText(what, e.kind); // a newer server's kind: shown as it is
-      const detail = row.querySelector(".proto-detail");
-      const key = detailKey(e);
-      if (key) setText(detail, key);
-      detail.hidden = !key;
+      const more = row.querySelector(".proto-detail");
+      const added = detail(e);
+      if (added) setText(more, added[0], added[1]);
+      else setPlainText(more, "");
+      more.hidden = !added;
       setPlainText(row.querySelector(".proto-who"), who(e));
     },
   });

@@ -70,8 +70,19 @@ class NewSeat(BaseModel):
     valid_until: AwareDatetime | None = None
 
 
-def hearing_json(hearing: Hearing) -> dict[str, Any]:
-    return {**hearing.public(), "judge_id": hearing.judge_id, "secretary_id": hearing.secretary_id}
+def hearing_json(hearing: Hearing, *, recording: bool = False) -> dict[str, Any]:
+    """A hearing as the court's staff see it: with its case's id and whether it has a recording.
+
+    ``recording``: a sealed recording of it is in the catalogue (the player,
+    ``/player#case=<case_id>&hearing=<id>``, can show it).
+    """
+    return {
+        **hearing.public(),
+        "judge_id": hearing.judge_id,
+        "secretary_id": hearing.secretary_id,
+        "case_id": hearing.case_id,
+        "recording": recording,
+    }
 
 
 class HearingRoutes:
@@ -156,8 +167,12 @@ class HearingRoutes:
             hearings = await self.ctx.hearings.listing(
                 since=since, until=until, judge_id=claims.sub
             )
+        sealed = await self.ctx.recordings.sealed([h.id for h in hearings])
         return web.json_response(
-            {"date": day.isoformat(), "hearings": [hearing_json(h) for h in hearings]}
+            {
+                "date": day.isoformat(),
+                "hearings": [hearing_json(h, recording=h.id in sealed) for h in hearings],
+            }
         )
 
     async def show(self, request: web.Request) -> web.Response:
@@ -165,8 +180,12 @@ class HearingRoutes:
         hearing = await self._hearing(request)
         await court_role_in(self.ctx.directory, claims, hearing)
         seats = await self.ctx.hearings.seats(hearing.id)
+        recording = await self.ctx.recordings.get(hearing.id) is not None
         return web.json_response(
-            {**hearing_json(hearing), "participants": [s.public() for s in seats]}
+            {
+                **hearing_json(hearing, recording=recording),
+                "participants": [s.public() for s in seats],
+            }
         )
 
     # -- participants ---------------------------------------------------------

@@ -1058,6 +1058,131 @@ async def test_no_court_role_sees_no_hearings(browser: Browser, site: str) -> No
         await login.context.close()
 
 
+async def wait_until_true(page: Page, expression: str, timeout: float = 20.0) -> None:
+    """Poll a JS expression (the page's CSP forbids wait_for_function's eval)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await page.evaluate(expression):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {expression}")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_closed_hearings_recording_opens_in_the_player(
+    browser: Browser, tyndau: Any, artifacts: Path
+) -> None:
+    """The real server: a judge's closed hearing with a sealed recording links to the player.
+
+    An open hearing and a closed one without a recording keep the Enter button.
+    The session is the one /login keeps in sessionStorage (signed in earlier).
+    """
+    from zoneinfo import ZoneInfo
+
+    from support.recordings import make_mp4, seal_test_recording
+    from support.running import TEST_COURT
+
+    from server.procedure.states import HearingState, StateAct
+
+    ctx = tyndau.ctx
+    zone = ZoneInfo(ctx.settings.court_timezone)
+    judge = await ctx.directory.upsert(
+        iin=PERSON["iin"], full_name=PERSON["name"], roles=["judge"], court=TEST_COURT
+    )
+    # Today in the courts' time zone, on the same UTC date (see the test above).
+    now = dt.datetime.now(zone).replace(second=0, microsecond=0)
+    times = [now - dt.timedelta(hours=h) for h in (3, 2, 1)]
+    if any(t.date() != now.date() or t.astimezone(dt.UTC).date() != now.date() for t in times):
+        noon = dt.datetime.combine(now.date(), dt.time(12), zone)
+        times = [noon + dt.timedelta(hours=h) for h in (0, 1, 2)]
+    hearings = []
+    for n, at in enumerate(times, start=1):
+        hearings.append(
+            await ctx.hearings.schedule(
+                case_number=f"7599-25-00-1/070{n}",
+                title=f"Санкция: қамауға алу ({n})",
+                kind="sanction_session",
+                court=TEST_COURT,
+                judge_id=judge.id,
+                scheduled_at=at.astimezone(dt.UTC),
+                state=HearingState.OPEN,
+                is_open=False,
+            )
+        )
+    recorded, unrecorded, still_open = hearings
+    for hearing in (recorded, unrecorded):
+        await ctx.hearings.change_state(hearing.id, StateAct.CLOSE)
+    mixed = await asyncio.to_thread(make_mp4, 3.0)
+    await seal_test_recording(ctx, recorded, mixed=mixed, duration=3.0)
+    assert recorded.case_id is not None
+
+    token, expires = ctx.issuer.issue_session(
+        user_id=judge.id, iin=PERSON["iin"], name=PERSON["name"], roles=["judge"]
+    )
+    session = {
+        "token": token,
+        "expiresAt": iso(dt.datetime.fromtimestamp(expires, dt.UTC)),
+        "userId": judge.id,
+        "person": PERSON,
+        "roles": ["judge"],
+    }
+    context = await browser.new_context(**DESKTOP, timezone_id=ctx.settings.court_timezone)
+    await context.add_init_script(
+        f"sessionStorage.setItem({json.dumps(STORAGE_KEY)}, {json.dumps(json.dumps(session))});"
+    )
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{tyndau.url}/login")
+    await page.wait_for_selector("#day-panel[data-status=ready]", timeout=20_000)
+
+    rows = await page.eval_on_selector_all(
+        "#day-list li.day-item",
+        """(items) => items.map((li) => {
+            const enter = li.querySelector('.day-enter');
+            const link = li.querySelector('a.day-recording');
+            return {
+                id: li.dataset.hearingId,
+                enter: enter ? !enter.disabled : null,
+                link: link ? link.getAttribute('href') : null,
+                label: link ? link.textContent.trim() : null,
+            };
+        })""",
+    )
+    player_path = f"/player#case={recorded.case_id}&hearing={recorded.id}"
+    assert rows == [
+        {
+            "id": recorded.id,
+            "enter": None,
+            "link": player_path,
+            "label": STRINGS["kk"]["day.recording"],
+        },
+        {"id": unrecorded.id, "enter": False, "link": None, "label": None},
+        {"id": still_open.id, "enter": True, "link": None, "label": None},
+    ]
+    await assert_readable(page, ".day-recording span")
+    await page.screenshot(path=str(artifacts / "login-day-list-recording.png"), full_page=True)
+    await page.set_viewport_size(PHONE["viewport"])
+    await assert_fits_the_screen(page)
+    await page.screenshot(
+        path=str(artifacts / "login-day-list-recording-phone.png"), full_page=True
+    )
+    await page.set_viewport_size(DESKTOP["viewport"])
+
+    # The link opens the player on that hearing, in this tab, with this session.
+    await page.click(f'#day-list li[data-hearing-id="{recorded.id}"] a.day-recording')
+    await page.wait_for_selector("body[data-state=ready]", timeout=20_000)
+    url = urlparse(page.url)
+    assert (url.path, url.fragment) == ("/player", f"case={recorded.case_id}&hearing={recorded.id}")
+    assert recorded.case_number in await page.locator("#player-case").inner_text()
+    assert await page.locator(".player-event").count() >= 1
+    await wait_until_true(page, "document.getElementById('player-video').readyState >= 2")
+    await page.screenshot(path=str(artifacts / "login-day-list-recording-player.png"))
+    # The court's own judge, audited as such.
+    viewed = [e for e in await ctx.audit.entries() if e.hearing_id == recorded.id]
+    assert viewed and {(e.user_id, e.reason) for e in viewed} == {(judge.id, "court")}
+    assert errors == []
+    await context.close()
+
+
 async def test_day_list_dates_empty_day_and_refusals(
     browser: Browser, site: str, artifacts: Path
 ) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +31,19 @@ class DemoServer:
             return self.process.wait()
 
 
-def start_demo_server(data_dir: Path, port: int, log_path: Path) -> DemoServer:
-    """Start the demo server on loopback and read its printed join links."""
+def start_demo_server(
+    data_dir: Path, port: int, log_path: Path, extra_env: Mapping[str, str] | None = None
+) -> DemoServer:
+    """Start the demo server on loopback and read its printed join links.
+
+    ``extra_env``: more settings for this server (``TYNDAU_*``), over the ones here.
+    """
     env = {
         **os.environ,
         "TYNDAU_DATA_DIR": str(data_dir),
         "TYNDAU_ICE_HOST_ADDRESSES": "127.0.0.1",
         "TYNDAU_LOG_FORMAT": "console",
+        **(extra_env or {}),
     }
     log = log_path.open("w")
     process = subprocess.Popen(
