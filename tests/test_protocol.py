@@ -38,6 +38,23 @@ async def test_events_keep_their_order_and_export(tyndau_db) -> None:
     assert "<script>" not in kk  # names are escaped
     assert "&lt;b&gt;Test&lt;/b&gt;" in kk
     assert "Протокол судебного заседания" in await protocol.export_html(HEARING, "ru")
+
+
+async def test_recording_markers_say_which_and_why(tyndau_db) -> None:
+    protocol: HearingProtocol = tyndau_db.ctx.protocol
+    for details in (
+        {"marker": "started"},
+        {"marker": "paused"},
+        {"marker": "failed", "reason": "<No space left on device>"},
+        {"marker": "someday"},
+    ):
+        await protocol.append("hearing-a", EventKind.RECORDING_MARKER, details=details)
+    kk = await protocol.export_html(HEARING, "kk")
+    assert "Жазба басталды" in kk and "Жазба кідіртілді" in kk
+    assert "Жазба істен шықты (себебі: &lt;No space left on device&gt;)" in kk
+    assert "Жазба белгісі" in kk  # a marker it does not know keeps the generic words
+    ru = await protocol.export_html(HEARING, "ru")
+    assert "Запись начата" in ru and "Сбой записи" in ru
     assert "Hearing protocol" in await protocol.export_html(HEARING, "en")
 
 

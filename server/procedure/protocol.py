@@ -245,6 +245,46 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+# What a recording marker says, per language (details.marker).
+MARKERS: dict[str, dict[str, str]] = {
+    "kk": {
+        "started": "Жазба басталды",
+        "paused": "Жазба кідіртілді",
+        "resumed": "Жазба жалғасты",
+        "stopped": "Жазба аяқталды",
+        "failed": "Жазба істен шықты",
+        "reason": "себебі",
+    },
+    "ru": {
+        "started": "Запись начата",
+        "paused": "Запись приостановлена",
+        "resumed": "Запись продолжена",
+        "stopped": "Запись окончена",
+        "failed": "Сбой записи",
+        "reason": "причина",
+    },
+    "en": {
+        "started": "Recording started",
+        "paused": "Recording paused",
+        "resumed": "Recording resumed",
+        "stopped": "Recording stopped",
+        "failed": "Recording failed",
+        "reason": "reason",
+    },
+}
+
+
+def _what(event: ProtocolEvent, labels: dict[Any, str], language: str) -> str:
+    """The event's words; a recording marker says which, and a failure why."""
+    if event.kind is not EventKind.RECORDING_MARKER:
+        return labels[event.kind]
+    words = MARKERS.get(language, MARKERS["kk"])
+    marker = str(event.details.get("marker", ""))
+    text = words.get(marker, labels[event.kind]) if marker in words else labels[event.kind]
+    reason = event.details.get("reason")
+    return f"{text} ({words['reason']}: {reason})" if marker == "failed" and reason else text
+
+
 def _clock(seconds: float | None) -> str:
     if seconds is None:
         return ""
@@ -267,7 +307,7 @@ def render_html(hearing: Hearing, events: list[ProtocolEvent], language: str) ->
         "<tr>"
         f"<td>{esc(event.at.strftime('%Y-%m-%d %H:%M:%S'))}</td>"
         f"<td>{_clock(event.recording_offset)}</td>"
-        f"<td>{esc(labels[event.kind])}</td>"
+        f"<td>{esc(_what(event, labels, lang))}</td>"
         f"<td>{person(event.actor.name, event.actor.role) if event.actor else ''}</td>"
         f"<td>{person(event.subject_name, None)}</td>"
         "</tr>"
