@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ _SEGMENT_FILE = re.compile(r"^(\d+)\.mkv$")
 # the track's last indexed frame (one segment is cut at the next frame).
 _CONTINUATION_SECONDS = 2.0
 _DEFAULT_RATES = {"video": 90000, "audio": 48000}
+# A segment whose own sender reports put it further than this from its track's
+# clock is placed by them instead (its sender restarted its RTP clock).
+OWN_CLOCK_SECONDS = 0.25
 # Grid order: the bench first, then the parties, then everyone else.
 ROLE_ORDER = (
     "judge",
@@ -93,11 +97,13 @@ class Track:
     clock_rate: int
     segments: list[Segment] = field(default_factory=list)
     clock: Clock | None = None
+    own_clocks: dict[int, Clock] = field(default_factory=dict)  # by segment number
 
     def wall(self, segment: Segment, media_seconds: float) -> float:
         """Wall-clock time of a frame at ``media_seconds`` in ``segment``."""
-        assert self.clock is not None
-        return self.clock.wall(segment.base + media_seconds * self.clock_rate)
+        clock = self.own_clocks.get(segment.number, self.clock)
+        assert clock is not None
+        return clock.wall(segment.base + media_seconds * self.clock_rate)
 
 
 @dataclass
@@ -428,18 +434,21 @@ def _unwrap_track(track: Track) -> None:
 
 
 def _sync_points(track: Track, note: Warn) -> list[SyncPoint]:
+    return [p for seg in track.segments for p in _segment_points(track, seg, note)]
+
+
+def _segment_points(track: Track, seg: Segment, note: Warn) -> list[SyncPoint]:
+    # Sync points fall within their segment: unwrap them next to its first frame.
+    near = seg.base + round((seg.first_ms or 0.0) * track.clock_rate / 1000)
     points = []
-    for seg in track.segments:
-        # Sync points fall within their segment: unwrap them next to its first frame.
-        near = seg.base + round((seg.first_ms or 0.0) * track.clock_rate / 1000)
-        for entry in seg.sync:
-            try:
-                rtp, unix = int(entry[0]), float(entry[1])
-                source = str(entry[2]) if len(entry) > 2 else "sr"
-            except (TypeError, ValueError, IndexError):
-                note(f"{seg.path.name}: unreadable sync point {entry!r}; ignored")
-                continue
-            points.append(SyncPoint(unwrap(rtp, near), unix, source))
+    for entry in seg.sync:
+        try:
+            rtp, unix = int(entry[0]), float(entry[1])
+            source = str(entry[2]) if len(entry) > 2 else "sr"
+        except (TypeError, ValueError, IndexError):
+            note(f"{seg.path.name}: unreadable sync point {entry!r}; ignored")
+            continue
+        points.append(SyncPoint(unwrap(rtp, near), unix, source))
     return points
 
 
@@ -459,7 +468,28 @@ def _fit_clocks(tracks: dict[str, Track], note: Warn) -> None:
             clocks[track.id] = clock
             arrivals[track.id] = [p for p in points if not p.from_sender]
         for track_id, clock in align_participant(clocks, arrivals).items():
-            tracks[track_id].clock = clock
+            track = tracks[track_id]
+            track.clock = clock
+            _own_clocks(track, clock.unix0 - clocks[track_id].unix0, note)
+
+
+def _own_clocks(track: Track, shift: float, note: Warn) -> None:
+    """Segments whose own sender reports disagree with the track's clock keep their own.
+
+    One RTP clock per track is the rule; a sender that restarted its RTP clock
+    under the same track would otherwise put a whole segment seconds off.
+    """
+    assert track.clock is not None
+    for seg in track.segments:
+        own = [p for p in _segment_points(track, seg, lambda _: None) if p.from_sender]
+        if not own:
+            continue
+        off = statistics.median(p.unix + shift - track.clock.wall(p.rtp) for p in own)
+        if abs(off) > OWN_CLOCK_SECONDS:
+            clock = fit_clock(track.clock_rate, own)
+            if clock is not None:
+                track.own_clocks[seg.number] = clock.shifted(shift)
+                note(f"{seg.path.name} is {off:+.2f} s off its track's clock: placed by its own")
 
 
 def _participant(raw: Any, track: str) -> Participant:

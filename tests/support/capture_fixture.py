@@ -52,6 +52,7 @@ class Person:
     audio_base: int
     clock_offset: float = 0.0  # their sender reports' clock minus the true time
     wrapped_rtp: bool = False  # write the index's RTP values modulo 2^32
+    moving: bool = False  # a moving bar and noise over the colour (work for the codecs)
 
     def sending(self, t: float) -> bool:
         return any(a <= t < b for a, b in self.present)
@@ -184,7 +185,10 @@ def _video_segments(
     for seg in segments:
         first = True
         for t in seg.times:
-            frame = av.VideoFrame.from_ndarray(white if person.flashing(t) else plain, "yuv420p")
+            picture = white if person.flashing(t) else plain
+            if person.moving:
+                picture = _moving(picture, t)
+            frame = av.VideoFrame.from_ndarray(picture, "yuv420p")
             frame.pts = round(t * 1000)
             frame.time_base = MS
             if first:  # each segment opens on a keyframe, as capture cuts them
@@ -376,6 +380,21 @@ def _yuv(rgb: tuple[int, int, int]) -> np.ndarray:
     image = np.empty((SIZE[1], SIZE[0], 3), np.uint8)
     image[:] = rgb
     return av.VideoFrame.from_ndarray(image, "rgb24").reformat(format="yuv420p").to_ndarray()
+
+
+def _moving(picture: np.ndarray, t: float) -> np.ndarray:
+    """The picture with a bar sweeping across it and some sensor noise (luma only)."""
+    width, height = SIZE
+    out = picture.copy()
+    luma = out[:height]
+    x = int(t * width / 2) % width
+    luma[:, x : x + width // 8] = 235
+    noise = _NOISE.integers(-6, 7, luma.shape, dtype=np.int16)
+    luma[:] = np.clip(luma.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+    return out
+
+
+_NOISE = np.random.default_rng(7)
 
 
 def _tone(person: Person, t: float) -> np.ndarray:
