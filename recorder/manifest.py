@@ -19,28 +19,11 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from recorder.archive_keys import ArchiveKey, key_id, public_b64, public_from_b64
+from recorder.chain import canonical, chain_hash, genesis
 
 FORMAT = "tyndau-archive/1"
 MANIFEST = "manifest.json"
 INDEX = "capture/segments.jsonl"
-
-
-def canonical(value: Any) -> bytes:
-    """Canonical JSON: sorted keys, no spaces, UTF-8 (the chain's and the signature's)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
-def genesis(hearing_id: str) -> str:
-    """The ``prev`` of a capture's first index line."""
-    return hashlib.sha256(f"tyndau-capture:{hearing_id}".encode()).hexdigest()
-
-
-def chain_digest(prev: str, record: dict[str, Any]) -> str:
-    """The ``chain`` value of an index line whose predecessor's chain is ``prev``."""
-    body = {key: value for key, value in record.items() if key != "chain"}
-    return hashlib.sha256(prev.encode("utf-8") + canonical(body)).hexdigest()
 
 
 @dataclass
@@ -87,7 +70,7 @@ def read_index(data: bytes, hearing_id: str) -> IndexReading:
         if record.get("prev") != reading.head:
             reading.problems.append((number, "does not follow the line before (prev)"))
             break
-        if record.get("chain") != chain_digest(reading.head, record):
+        if record.get("chain") != chain_hash(reading.head, record):
             reading.problems.append((number, "does not hash to its chain value"))
             break
         seq = record.get("seq")

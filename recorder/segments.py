@@ -21,6 +21,8 @@ from typing import Any
 
 import av
 
+from recorder.chain import canonical, chain_hash, genesis
+
 INDEX_NAME = "segments.jsonl"
 SEGMENT_NAME = re.compile(r"^(\d{6,})\.mkv$")
 MILLISECONDS = Fraction(1, 1000)
@@ -30,24 +32,6 @@ MUXER_OPTIONS = {"cluster_time_limit": "1000", "flush_packets": "1"}
 OPUS_HEAD = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 312, 48000, 0, 0)
 CODECS = {"VP8": "vp8", "H264": "h264", "OPUS": "opus"}
 NTP_UNIX_OFFSET = 2208988800  # seconds from 1900 (NTP era 0) to 1970
-
-
-def canonical(record: dict[str, Any]) -> bytes:
-    """The bytes a record is hashed as: sorted keys, no spaces, UTF-8."""
-    return json.dumps(
-        record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
-def genesis(hearing_id: str) -> str:
-    """``prev`` of a hearing's first index line."""
-    return hashlib.sha256(f"tyndau-capture:{hearing_id}".encode()).hexdigest()
-
-
-def chain_hash(prev: str, record: dict[str, Any]) -> str:
-    """``sha256(prev ‖ canonical(record without chain))``, ``prev`` as its hex ASCII."""
-    body = {k: v for k, v in record.items() if k != "chain"}
-    return hashlib.sha256(prev.encode("ascii") + canonical(body)).hexdigest()
 
 
 def iso(unix_seconds: float) -> str:

@@ -258,7 +258,7 @@ def _lines_reordered(data: bytes, sealed: set[Any], torn: set[Any]) -> bool:
             return False
         if not isinstance(record, dict) or "prev" not in record:
             return False
-        if record.get("chain") != mf.chain_digest(str(record["prev"]), record):
+        if record.get("chain") != mf.chain_hash(str(record["prev"]), record):
             return False
         records.append(record)
     return len(records) == len(sealed) and {r.get("chain") for r in records} == sealed

@@ -314,7 +314,7 @@ def test_a_rewritten_index_with_a_new_chain_is_caught(
             record["sha256"] = hashlib.sha256(b"forged video").hexdigest()
             record["size"] = len(b"forged video")
         record["prev"] = prev
-        record["chain"] = mf.chain_digest(prev, record)
+        record["chain"] = mf.chain_hash(prev, record)
         prev = record["chain"]
         out.append(mf.canonical(record) + b"\n")
     index.write_bytes(b"".join(out))

@@ -117,7 +117,7 @@ def test_the_chain_is_the_documented_one() -> None:
         + b'","seq":1}'
     ).hexdigest()
     assert mf.genesis("h1") == prev
-    assert mf.chain_digest(prev, {**record, "chain": "ignored"}) == expected
+    assert mf.chain_hash(prev, {**record, "chain": "ignored"}) == expected
     line = mf.canonical({**record, "chain": expected}) + b"\n"
     reading = mf.read_index(line, "h1")
     assert (reading.problems, reading.head) == ([], expected)
