@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.auth.keys import KeyRing
 from server.auth.revocation import RevocationList
-from server.auth.tokens import ALGORITHM, MAX_TOKEN_CHARS, SessionClaims, TokenError
+from server.auth.tokens import ALGORITHM, SessionClaims, TokenError, decode_signed
 from server.errors import CodedError
 
 PLAYBACK_TTL_SECONDS = 10 * 60
@@ -103,36 +103,14 @@ class PlaybackTokens:
 
     def verify(self, token: str, *, hearing: str, file: str) -> PlaybackClaims:
         """The claims, if ``token`` is a live playback token for exactly this file."""
-        if not token or len(token) > MAX_TOKEN_CHARS:
-            raise TokenError("token_malformed", "the playback token is not a JWT")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as exc:
-            raise TokenError("token_malformed", "the playback token is not a JWT") from exc
-        if header.get("alg") != ALGORITHM:
-            raise TokenError("token_invalid", "the token's algorithm is not accepted")
-        kid = header.get("kid")
-        key = self.keys.get(kid) if isinstance(kid, str) else None
-        if key is None:
-            raise TokenError("token_invalid", "the token was not signed by a known key")
-        try:
-            payload = jwt.decode(
-                token,
-                key.public_key,
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.leeway_seconds,
-                options={"require": ["iss", "aud", "sub", "exp", "iat", "nbf", "jti"]},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise TokenError("token_expired", "the playback link has expired") from exc
-        except jwt.ImmatureSignatureError as exc:
-            raise TokenError("token_not_yet_valid", "the playback link is not valid yet") from exc
-        except jwt.InvalidAudienceError as exc:
-            raise TokenError("token_wrong_audience", "not a playback token") from exc
-        except jwt.InvalidTokenError as exc:
-            raise TokenError("token_invalid", "the playback token is not valid") from exc
+        payload = decode_signed(
+            token,
+            keys=self.keys,
+            audience=self.audience,
+            issuer=self.issuer,
+            leeway_seconds=self.leeway_seconds,
+            required=["iss", "aud", "sub", "exp", "iat", "nbf", "jti"],
+        )
         try:
             claims = PlaybackClaims.model_validate(payload)
         except ValidationError as exc:

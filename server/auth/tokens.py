@@ -198,40 +198,64 @@ class TokenVerifier:
         return claims
 
     def _decode(self, token: object, audience: str) -> dict[str, object]:
-        if token is None or token == "":
-            raise TokenError("auth_required", "a hearing token is required")
-        if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
-            raise TokenError("token_malformed", "the token is not a JWT")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as exc:
-            raise TokenError("token_malformed", "the token is not a JWT") from exc
-        if header.get("alg") != ALGORITHM:
-            raise TokenError("token_invalid", "the token's algorithm is not accepted")
-        kid = header.get("kid")
-        key = self.keys.get(kid) if isinstance(kid, str) else None
-        if key is None:
-            raise TokenError("token_invalid", "the token was not signed by a known key")
-        try:
-            payload: dict[str, object] = jwt.decode(
-                token,
-                key.public_key,
-                algorithms=[ALGORITHM],
-                audience=audience,
-                issuer=self.issuer,
-                leeway=self.leeway_seconds,
-                options={"require": self._required, "verify_iat": True},
-            )
-        except jwt.ExpiredSignatureError as exc:
-            raise TokenError("token_expired", "the token has expired") from exc
-        except (jwt.ImmatureSignatureError, jwt.InvalidIssuedAtError) as exc:
-            raise TokenError("token_not_yet_valid", "the token is not valid yet") from exc
-        except jwt.InvalidAudienceError as exc:
-            raise TokenError("token_wrong_audience", "the token is for another service") from exc
-        except jwt.InvalidSignatureError as exc:
-            raise TokenError("token_invalid", "the token's signature is not valid") from exc
-        except jwt.DecodeError as exc:
-            raise TokenError("token_malformed", "the token is not a JWT") from exc
-        except jwt.InvalidTokenError as exc:
-            raise TokenError("token_invalid", "the token is not valid") from exc
-        return payload
+        return decode_signed(
+            token,
+            keys=self.keys,
+            audience=audience,
+            issuer=self.issuer,
+            leeway_seconds=self.leeway_seconds,
+            required=self._required,
+        )
+
+
+def decode_signed(
+    token: object,
+    *,
+    keys: KeyRing,
+    audience: str,
+    issuer: str,
+    leeway_seconds: int,
+    required: list[str],
+) -> dict[str, object]:
+    """The payload of a JWT of ours (EdDSA pinned, ``kid`` in the ring), or :class:`TokenError`.
+
+    Hearing, session and playback tokens differ only in audience and claims;
+    the checks of the signature and times are these, everywhere.
+    """
+    if token is None or token == "":
+        raise TokenError("auth_required", "a hearing token is required")
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+        raise TokenError("token_malformed", "the token is not a JWT")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError as exc:
+        raise TokenError("token_malformed", "the token is not a JWT") from exc
+    if header.get("alg") != ALGORITHM:
+        raise TokenError("token_invalid", "the token's algorithm is not accepted")
+    kid = header.get("kid")
+    key = keys.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise TokenError("token_invalid", "the token was not signed by a known key")
+    try:
+        payload: dict[str, object] = jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway_seconds,
+            options={"require": required, "verify_iat": True},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenError("token_expired", "the token has expired") from exc
+    except (jwt.ImmatureSignatureError, jwt.InvalidIssuedAtError) as exc:
+        raise TokenError("token_not_yet_valid", "the token is not valid yet") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise TokenError("token_wrong_audience", "the token is for another service") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise TokenError("token_invalid", "the token's signature is not valid") from exc
+    except jwt.DecodeError as exc:
+        raise TokenError("token_malformed", "the token is not a JWT") from exc
+    except jwt.InvalidTokenError as exc:
+        raise TokenError("token_invalid", "the token is not valid") from exc
+    return payload
