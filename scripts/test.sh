@@ -8,8 +8,17 @@ cd "$ROOT"
 # fonts: Kazakh and Russian text renders in screenshots and in the mixer's labels
 # (recorder/labels.py looks for DejaVu Sans, then Noto Sans);
 # postgresql: the database tests also run on a throwaway PostgreSQL server
-# (tests/support/postgres.py starts it from /usr/lib/postgresql/*/bin).
-apt_install_missing chromium fonts-noto-core fonts-dejavu-core ca-certificates postgresql
+# (tests/support/postgres.py starts it from /usr/lib/postgresql/*/bin);
+# coturn: relay-only clients connect through a real TURN server the tests start
+# (tests/support/coturn.py runs /usr/bin/turnserver with its own configuration).
+had_coturn=0
+dpkg-query -W -f='${Status}' coturn 2>/dev/null | grep -q "install ok installed" && had_coturn=1
+apt_install_missing chromium fonts-noto-core fonts-dejavu-core ca-certificates postgresql coturn
+# Debian starts the coturn service on install, with a configuration that asks for no
+# credentials: an open relay. The tests never use it, so one installed just now is stopped.
+if [ "$had_coturn" = 0 ] && [ -d /run/systemd/system ]; then
+  as_root systemctl disable --now coturn || true
+fi
 ensure_venv test
 ensure_web_client
 log "ruff"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.db.database import default_url
@@ -75,6 +75,23 @@ class Settings(BaseSettings):
         "non-loopback interfaces. Set to ['127.0.0.1'] for a loopback-only server.",
     )
     ice_servers: list[IceServer] = Field(default_factory=list)
+    ice_transport_policy: Literal["all", "relay"] = "all"
+    """Sent to clients: ``relay`` makes them use TURN only (a court on a locked-down network)."""
+
+    # TURN with short-lived credentials (server/turn.py, deploy/coturn/).
+    turn_secret: SecretStr | None = Field(
+        None, description="coturn's static-auth-secret; never logged. Or turn_secret_file."
+    )
+    turn_secret_file: Path | None = Field(
+        None, description="A file holding the secret (systemd LoadCredential, a 0600 file)."
+    )
+    turn_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="TURN URLs handed out with the credentials, e.g. "
+        "turn:turn.court.kz:3478?transport=udp, turns:turn.court.kz:443?transport=tcp",
+    )
+    turn_ttl_seconds: int = Field(3600, ge=60, le=24 * 3600)
+    """Lifetime of a TURN credential; never past the participant's token's expiry."""
 
     keyframe_interval_seconds: float = Field(1.0, gt=0, le=10)
     """Minimum time between keyframe requests (PLI) sent to one publisher."""
@@ -120,6 +137,7 @@ class Settings(BaseSettings):
         "eds_crl_files",
         "eds_crl_urls",
         "trusted_proxies",
+        "turn_urls",
         mode="before",
     )
     @classmethod
@@ -138,6 +156,34 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"not an address or network: {proxy!r}") from exc
         return value
+
+    @field_validator("turn_urls")
+    @classmethod
+    def _turn_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("turn:", "turns:")):
+                raise ValueError(f"not a turn: or turns: URL: {url!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _turn_consistent(self) -> Settings:
+        if self.turn_secret is None and self.turn_secret_file is not None:
+            try:
+                secret = self.turn_secret_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"turn_secret_file: {exc.strerror}") from exc
+            if not secret:
+                raise ValueError("turn_secret_file is empty")
+            self.turn_secret = SecretStr(secret)
+        if self.turn_urls and self.turn_secret is None:
+            raise ValueError("turn_urls need turn_secret (or turn_secret_file)")
+        has_turn = bool(self.turn_urls) or any(
+            url.startswith(("turn:", "turns:")) for s in self.ice_servers for url in s.urls
+        )
+        if self.ice_transport_policy == "relay" and not has_turn:
+            # Relay-only with no TURN server means no media for anyone.
+            raise ValueError("ice_transport_policy 'relay' needs a TURN server (turn_urls)")
+        return self
 
     @field_validator("court_timezone")
     @classmethod

@@ -36,6 +36,7 @@ from server.procedure.protocol import EventKind, ProtocolEvent
 from server.procedure.states import TRANSITIONS, HearingState
 from server.roles import ProceduralRole
 from server.sfu.session import MediaSession
+from server.turn import ice_servers_for
 from signaling.court import CourtEvents
 from signaling.errors import SignalingError
 from signaling.events import (
@@ -424,7 +425,9 @@ class HearingNamespace(socketio.AsyncNamespace):
             "hearing": hearing.public(),
             "self": me.view(None),
             "participants": [p.view(me) for p in others],
-            "ice_servers": [s.model_dump(exclude_none=True) for s in self.ctx.settings.ice_servers],
+            # TURN credentials are this participant's and die with their token (server/turn.py).
+            "ice_servers": ice_servers_for(self.ctx.settings, me.id, not_after=claims.exp),
+            "ice_transport_policy": self.ctx.settings.ice_transport_policy,
             "permissions": [str(a) for a in MATRIX if allowed(me.role, a)],
             "state_acts": state_acts_of(me.role),
             "consultations": [c.public() for c in here.consultations.values()]

@@ -32,6 +32,7 @@ import { errorCode } from "./errors.js";
 import { hideHand, setupHand, showHand } from "./hand.js";
 import { hearingState, showHearingState } from "./hearing-status.js";
 import { initI18n, switchLanguage } from "./i18n.js";
+import { rtcConfiguration } from "./ice-config.js";
 import { acquireLocalMedia, stopLocalMedia } from "./local-media.js";
 import { showCourtNotice } from "./notices.js";
 import { showPlace, showWaitingFor } from "./place.js";
@@ -228,7 +229,7 @@ async function ensureLocalMedia(wanted) {
   return session.localStream;
 }
 
-async function startPublishing(signaling, iceServers) {
+async function startPublishing(signaling, rtcConfig) {
   const wanted = publishGrants(session.claims);
   if (!wanted.audio && !wanted.video) {
     ui.setMediaControls({ audio: false, video: false });
@@ -259,7 +260,7 @@ async function startPublishing(signaling, iceServers) {
 
   const publisher = new Publisher({
     signaling,
-    iceServers,
+    rtcConfig,
     stream,
     onFailed: () => ui.noticeForError("ice_failed"),
   });
@@ -320,10 +321,10 @@ async function toggleTrack(kind) {
 async function joinHearing(signaling) {
   closeMedia(); // whatever a previous connection left
   ui.setState("connecting", session.joinedOnce ? "reconnecting" : "connecting");
-  const iceServers = deferred();
+  const rtcConfig = deferred();
   session.subscriber = new Subscriber({
     signaling,
-    iceServers: iceServers.promise,
+    rtcConfig: rtcConfig.promise,
     onTrack: (participantId, track) =>
       tiles.addRemoteTrack(participantId, track, participants.get(participantId)),
     onTrackGone: (participantId, track) => tiles.removeRemoteTrack(participantId, track),
@@ -338,13 +339,13 @@ async function joinHearing(signaling) {
   try {
     joined = await signaling.request("join", {});
   } catch (err) {
-    iceServers.reject(err);
+    rtcConfig.reject(err);
     if (!isCurrent(signaling)) return; // the disconnect handler takes over
     fail(errorCode(err));
     return;
   }
   if (!isCurrent(signaling)) return;
-  const servers = Array.isArray(joined.ice_servers) ? joined.ice_servers : [];
+  const config = rtcConfiguration(joined);
   session.hearing = joined.hearing && typeof joined.hearing === "object" ? joined.hearing : null;
   session.permissions = new Set(Array.isArray(joined.permissions) ? joined.permissions : []);
   ui.showHearing(session.hearing);
@@ -362,11 +363,11 @@ async function joinHearing(signaling) {
     joinAck: joined,
     request,
   });
-  iceServers.resolve(servers);
+  rtcConfig.resolve(config);
   session.joinedOnce = true;
   ui.hideNotice();
   ui.setState("joined");
-  await startPublishing(signaling, servers);
+  await startPublishing(signaling, config);
 }
 
 function onConnectError(signaling, err) {

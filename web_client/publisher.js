@@ -7,10 +7,11 @@ export class Publisher {
   #trickle;
   #closed = false;
 
-  constructor({ signaling, iceServers, stream, onFailed }) {
+  // `rtcConfig`: {iceServers, iceTransportPolicy} from the join ack (ice-config.js).
+  constructor({ signaling, rtcConfig, stream, onFailed }) {
     this.#signaling = signaling;
     this.stream = stream;
-    this.pc = new RTCPeerConnection({ iceServers });
+    this.pc = new RTCPeerConnection(rtcConfig);
     this.#trickle = new IceTrickle(signaling, "publish");
     this.pc.addEventListener("icecandidate", this.#trickle.onIceCandidate);
     this.pc.addEventListener("connectionstatechange", () => {

@@ -11,17 +11,18 @@ import { IceTrickle } from "./ice-trickle.js";
 
 export class Subscriber {
   #signaling;
-  #iceServers;
+  #rtcConfig;
   #trickle;
   #chain = Promise.resolve();
   #closed = false;
   #tracksByMid = new Map(); // mid -> {participant_id, kind, active} of the latest offer
   #owners = new Map(); // mid -> {participantId, track} currently shown
 
-  // `iceServers` is a promise: an offer may arrive before the join ack.
-  constructor({ signaling, iceServers, onTrack, onTrackGone, onError, onFailed }) {
+  // `rtcConfig` ({iceServers, iceTransportPolicy}) is a promise: an offer may arrive
+  // before the join ack.
+  constructor({ signaling, rtcConfig, onTrack, onTrackGone, onError, onFailed }) {
     this.#signaling = signaling;
-    this.#iceServers = iceServers;
+    this.#rtcConfig = rtcConfig;
     this.#trickle = new IceTrickle(signaling, "subscribe");
     this.onTrack = onTrack;
     this.onTrackGone = onTrackGone;
@@ -46,8 +47,8 @@ export class Subscriber {
     this.#owners.clear();
   }
 
-  #createPeerConnection(iceServers) {
-    const pc = new RTCPeerConnection({ iceServers });
+  #createPeerConnection(rtcConfig) {
+    const pc = new RTCPeerConnection(rtcConfig);
     pc.addEventListener("icecandidate", this.#trickle.onIceCandidate);
     pc.addEventListener("track", (event) => {
       const mid = event.transceiver ? event.transceiver.mid : null;
@@ -69,9 +70,9 @@ export class Subscriber {
       console.warn("tyndau: malformed subscribe_offer ignored", offer);
       return;
     }
-    const iceServers = await this.#iceServers;
+    const rtcConfig = await this.#rtcConfig;
     if (this.#closed) return;
-    if (!this.pc) this.pc = this.#createPeerConnection(iceServers);
+    if (!this.pc) this.pc = this.#createPeerConnection(rtcConfig);
     const pc = this.pc;
 
     this.#tracksByMid = new Map(
