@@ -53,6 +53,7 @@ class TyndauCollector(Collector):
                 c.plis_received,
             ),
             ("nacks_sent", "NACKs sent to publishers", c.nacks_sent),
+            ("rembs_sent", "REMBs sent to publishers (capped by subscribers')", c.rembs_sent),
             (
                 "nacks_received",
                 "NACKed sequence numbers received from subscribers",

@@ -68,6 +68,9 @@ class HearingClient:
     protocol: list[dict[str, Any]] = field(default_factory=list)
     quality: dict[str, Any] = field(default_factory=dict)
     recording_alerts: list[dict[str, Any]] = field(default_factory=list)
+    court_messages: list[dict[str, Any]] = field(default_factory=list)
+    help_updates: list[dict[str, Any]] = field(default_factory=list)
+    speakers: list[dict[str, Any] | None] = field(default_factory=list)
     offers_answered: int = 0
     _offer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -84,6 +87,9 @@ class HearingClient:
         self.sio.on("protocol_event", self._on_protocol_event, namespace=NAMESPACE)
         self.sio.on("quality", self._on_quality, namespace=NAMESPACE)
         self.sio.on("recording_alert", self._on_recording_alert, namespace=NAMESPACE)
+        self.sio.on("court_message", self._on_court_message, namespace=NAMESPACE)
+        self.sio.on("help_update", self._on_help_update, namespace=NAMESPACE)
+        self.sio.on("speaker", self._on_speaker, namespace=NAMESPACE)
         await self.sio.connect(
             self.base_url,
             namespaces=[NAMESPACE],
@@ -184,6 +190,15 @@ class HearingClient:
 
     async def _on_recording_alert(self, alert: dict[str, Any]) -> None:
         self.recording_alerts.append(alert)
+
+    async def _on_court_message(self, message: dict[str, Any]) -> None:
+        self.court_messages.append(message)
+
+    async def _on_help_update(self, request: dict[str, Any]) -> None:
+        self.help_updates.append(request)
+
+    async def _on_speaker(self, payload: dict[str, Any]) -> None:
+        self.speakers.append(payload["speaker"])
 
     def notice_codes(self) -> list[str]:
         return [n["code"] for n in self.notices]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_SDP_CHARS = 60_000
 MAX_CANDIDATE_CHARS = 1_024
+MAX_COURT_MESSAGE_CHARS = 1_000
 
 
 class EventModel(BaseModel):
@@ -95,3 +96,35 @@ class EndConsultation(EventModel):
 
 class RecallConsultation(EventModel):
     consultation_id: str = Field(min_length=1, max_length=64)
+
+
+class CourtMessage(EventModel):
+    """A line in the judge's and secretary's own channel."""
+
+    text: str = Field(min_length=1, max_length=MAX_COURT_MESSAGE_CHARS)
+
+    @field_validator("text")
+    @classmethod
+    def _readable(cls, text: str) -> str:
+        # Control characters (other than line breaks and tabs) only hide or garble text.
+        if any((ord(c) < 32 and c not in "\n\t") or ord(c) == 127 for c in text):
+            raise ValueError("the text may not contain control characters")
+        text = text.strip()
+        if not text:
+            raise ValueError("the text is empty")
+        return text
+
+
+class HelpRequest(EventModel):
+    pass
+
+
+class HelpAnswer(EventModel):
+    request_id: str = Field(min_length=1, max_length=64)
+    state: Literal["handling", "handled"]
+
+
+class SetReceive(EventModel):
+    """What this participant wants to receive: ``video: false`` is sound only."""
+
+    video: bool

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -34,10 +33,12 @@ from server.procedure.permissions import (
 from server.procedure.presence import HearingPresence, Place, Presence
 from server.procedure.protocol import EventKind, ProtocolEvent
 from server.procedure.states import TRANSITIONS, HearingState
+from server.rate_limit import TokenBucket
 from server.roles import ProceduralRole
 from server.sfu.session import MediaSession
 from server.turn import ice_servers_for
 from signaling.court import CourtEvents
+from signaling.court_channel import CourtChannelEvents
 from signaling.errors import SignalingError
 from signaling.events import (
     IceCandidate,
@@ -47,7 +48,10 @@ from signaling.events import (
     SetMute,
     SubscribeAnswer,
 )
+from signaling.help_desk import HelpDeskEvents
 from signaling.quality_watch import QualityWatch
+from signaling.receive_mode import ReceiveModeEvents
+from signaling.speaker_watch import SpeakerWatch
 
 log = structlog.get_logger(__name__)
 
@@ -69,8 +73,7 @@ class Connection:
     media: MediaSession | None = None
     # Participant ids this connection has been told about (joined, not yet left).
     known: set[str] = field(default_factory=set)
-    tokens: float = RATE_CAPACITY
-    refilled_at: float = field(default_factory=time.monotonic)
+    rate: TokenBucket = field(default_factory=lambda: TokenBucket(RATE_CAPACITY, RATE_PER_SECOND))
 
     @property
     def hearing_id(self) -> str:
@@ -81,13 +84,7 @@ class Connection:
         return self.claims.sub
 
     def take_token(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(RATE_CAPACITY, self.tokens + (now - self.refilled_at) * RATE_PER_SECOND)
-        self.refilled_at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
+        return self.rate.take()
 
 
 def hearing_room(hearing_id: str) -> str:
@@ -154,19 +151,24 @@ class HearingNamespace(socketio.AsyncNamespace):
         }
         self.court = CourtEvents(self)
         self._events.update(self.court.events())
+        for extra in (CourtChannelEvents(self), HelpDeskEvents(self), ReceiveModeEvents(self)):
+            self._events.update(extra.events())
         ctx.protocol.listeners.append(self._protocol_appended)
         ctx.recorder.listeners.append(self._recording_alert)
         self.quality_watch = QualityWatch(self, ctx.settings.quality_interval_seconds)
+        self.speaker_watch = SpeakerWatch(self)
 
     # -- background work ----------------------------------------------------
 
     async def start(self) -> None:
-        """Start what runs beside the events: the connection quality watch."""
+        """Start what runs beside the events: the connection quality and speaker watches."""
         self.quality_watch.start()
+        self.speaker_watch.start()
 
     async def stop(self) -> None:
         """Stop it again (idempotent)."""
         await self.quality_watch.stop()
+        await self.speaker_watch.stop()
 
     # -- dispatch -----------------------------------------------------------
 
@@ -434,6 +436,14 @@ class HearingNamespace(socketio.AsyncNamespace):
             if me.is_court
             else [],
         }
+        # The court's own channel and the calls for help (signaling/court_channel.py, help_desk.py).
+        if allowed(me.role, Action.COURT_CHAT):
+            result["court_messages"] = here.court_channel.history()
+        if allowed(me.role, Action.HANDLE_HELP):
+            result["help_requests"] = here.help_desk.open_requests()
+        mine = here.help_desk.open_request_of(me.id)
+        result["help"] = None if mine is None else mine.public()
+        result["speaker"] = self.speaker_watch.current(claims.hearing)
         if allowed(me.role, Action.SEE_PROTOCOL):
             events = await self.ctx.protocol.events(claims.hearing)
             result["protocol"] = [e.as_json() for e in events]

@@ -94,8 +94,29 @@ GRID = {
 # fmt: on
 
 
-def test_the_grid_covers_every_role() -> None:
+# The court's channel and calls for help, in a grid of their own (the one above is full).
+ASSIST_ACTIONS = [Action.COURT_CHAT, Action.ASK_HELP, Action.HANDLE_HELP]
+# fmt: off
+ASSIST_GRID = {
+    #                    chat help hdl
+    R.JUDGE:            "Y    .    Y",
+    R.SECRETARY:        "Y    .    Y",
+}
+# fmt: on
+
+
+def test_the_grid_covers_every_role_and_action() -> None:
     assert set(GRID) == set(R)
+    assert set(ACTIONS) | set(ASSIST_ACTIONS) == set(Action)
+
+
+@pytest.mark.parametrize("role", list(R))
+@pytest.mark.parametrize("column", range(len(ASSIST_ACTIONS)))
+def test_each_role_against_the_court_channel_and_help(role: R, column: int) -> None:
+    # Everyone who is not the court may only ask for help.
+    expected = ASSIST_GRID.get(role, ".    Y    .").split()[column] == "Y"
+    action = ASSIST_ACTIONS[column]
+    assert allowed(role, action) is expected, f"{role} / {action}"
 
 
 @pytest.mark.parametrize("role", list(R))

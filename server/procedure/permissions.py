@@ -30,6 +30,9 @@ class Action(StrEnum):
     SEE_QUALITY = "see_quality"  # everyone's connection quality
     SEE_PROTOCOL = "see_protocol"  # the live protocol
     INVITE = "invite"
+    COURT_CHAT = "court_chat"  # the judge's and secretary's own text channel
+    ASK_HELP = "ask_help"  # call the secretary for help (a technical problem, a question)
+    HANDLE_HELP = "handle_help"  # see help requests and answer them
 
 
 _EVERYONE = frozenset(R)
@@ -66,6 +69,9 @@ MATRIX: dict[Action, frozenset[R]] = {
     Action.SEE_QUALITY: _COURT,
     Action.SEE_PROTOCOL: _COURT,
     Action.INVITE: _COURT,
+    Action.COURT_CHAT: _COURT,
+    Action.ASK_HELP: _EVERYONE - _COURT,
+    Action.HANDLE_HELP: _COURT,
 }
 
 # Waiting-room policy: who comes straight in, and who is only ever called in.

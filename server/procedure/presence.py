@@ -13,6 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 from server.auth.tokens import Grants
+from server.procedure.court_channel import CourtChannel
+from server.procedure.help_desk import HelpDesk
 from server.procedure.permissions import CALLED_IN_ONLY, Action, allowed
 from server.procedure.protocol import Actor
 from server.roles import ProceduralRole as R
@@ -149,6 +151,9 @@ class HearingPresence:
         self.hearing_id = hearing_id
         self.participants: dict[str, Presence] = {}
         self.consultations: dict[str, Consultation] = {}
+        # The court's own channel and the participants' calls for help: live, not protocol.
+        self.court_channel = CourtChannel()
+        self.help_desk = HelpDesk()
 
     def get(self, participant_id: str) -> Presence | None:
         return self.participants.get(participant_id)

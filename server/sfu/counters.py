@@ -21,3 +21,4 @@ class MediaCounters:
     nacks_sent: int = 0
     nacks_received: int = 0
     retransmissions: int = 0
+    rembs_sent: int = 0  # to publishers: the SFU's estimate, capped by subscribers'

@@ -19,11 +19,14 @@ from aiortc.clock import current_ntp_time
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import (
+    RTCP_PSFB_APP,
     AnyRtcpPacket,
     HeaderExtensionsMap,
+    RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpSrPacket,
     RtpPacket,
+    unpack_remb_fci,
     wrap_rtx,
 )
 from aiortc.utils import uint16_add
@@ -35,6 +38,10 @@ from server.sfu.payload import keyframe_start
 # Video packets kept for retransmission: ~3 s of 640x480 video (~80 packets/s),
 # far longer than any NACK round trip. Audio keeps none: Opus is not NACKed.
 HISTORY_SIZE = 256
+
+# A subscriber's REMB older than this no longer limits the publisher (it left, or
+# its browser stopped estimating).
+REMB_FRESH_SECONDS = 5.0
 
 # (sequence number, timestamp, marker, payload): a tuple of atoms, so the
 # garbage collector does not track it; RtpPacket objects would cost full
@@ -90,6 +97,7 @@ class Downstream:
         mime_type: str,
         counters: MediaCounters,
         request_keyframe: Callable[[], None],
+        on_remb: Callable[[], None] | None = None,
     ) -> None:
         self.transceiver = transceiver
         self.sender: RTCRtpSender = transceiver.sender
@@ -116,6 +124,12 @@ class Downstream:
         self.forward_gaps = 0
         self._highest_seq: int | None = None
         self.report: ReceiverReport | None = None
+        # Sound only (the subscriber's choice): video is held back until they want it again.
+        self.paused = False
+        # The subscriber's bandwidth estimate for this stream (bps) and when it came.
+        self.remb_bps: float | None = None
+        self._remb_at = float("-inf")
+        self._on_remb = on_remb
         # aiortc calls these on the sender; a forwarding sender answers them itself.
         original_send = self.sender.send
 
@@ -131,6 +145,8 @@ class Downstream:
         async def handle_rtcp(packet: AnyRtcpPacket) -> None:
             if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
                 self._note_reports(packet)
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                self._note_remb(packet)
             await original_rtcp(packet)  # aiortc updates its round-trip time there
 
         self.sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
@@ -166,13 +182,42 @@ class Downstream:
                     at=time.monotonic(),
                 )
 
+    def _note_remb(self, packet: RtcpPsfbPacket) -> None:
+        try:
+            bitrate, ssrcs = unpack_remb_fci(packet.fci)
+        except ValueError:
+            return  # another application-layer feedback, not REMB
+        if self.sender._ssrc not in ssrcs:
+            return
+        # A browser's REMB is one estimate for its whole connection, naming every
+        # stream it covers: this stream's share is an even part of it.
+        self.remb_bps = bitrate / len(ssrcs)
+        self._remb_at = time.monotonic()
+        if self._on_remb is not None:
+            self._on_remb()
+
+    def remb_limit(self, now: float) -> float | None:
+        """The subscriber's recent estimate for this stream, if it counts now."""
+        if self.paused or self.closed or now - self._remb_at > REMB_FRESH_SECONDS:
+            return None
+        return self.remb_bps
+
+    def pause(self, on: bool) -> None:
+        """Hold video back (sound only), or send it again from the next keyframe."""
+        if on == self.paused:
+            return
+        self.paused = on
+        if not on:
+            self.resync()
+            self._request_keyframe()
+
     def _on_keyframe_request(self) -> None:
         self._counters.plis_received += 1
         self._request_keyframe()
 
     async def forward(self, packet: RtpPacket) -> None:
         """Send ``packet`` (the publisher's, with RTX already unwrapped) to this subscriber."""
-        if self._payload_type is None or self.closed:
+        if self._payload_type is None or self.closed or self.paused:
             return
         if self._seq_offset is None or self._resync:
             if self.is_video and not keyframe_start(self.mime_type, packet.payload):

@@ -45,7 +45,7 @@ class KeyframeRequester:
         self._last = time.monotonic()
         self.sent += 1
         task = asyncio.ensure_future(self._send())
-        task.add_done_callback(_ignore_connection_errors)
+        task.add_done_callback(ignore_connection_errors)
 
     def close(self) -> None:
         if self._pending is not None:
@@ -53,9 +53,10 @@ class KeyframeRequester:
             self._pending = None
 
 
-def _ignore_connection_errors(task: asyncio.Future[None]) -> None:
-    # A publisher that went away cannot get a PLI; anything else is a bug worth a log line.
+def ignore_connection_errors(task: asyncio.Future[None]) -> None:
+    """Done-callback of feedback sent to a publisher (PLI, REMB) in the background."""
+    # A publisher that went away cannot get feedback; anything else is a bug worth a log line.
     if not task.cancelled():
         exc = task.exception()
         if exc is not None and not isinstance(exc, ConnectionError):
-            log.error("keyframe_request_failed", error=repr(exc))
+            log.error("publisher_feedback_failed", error=repr(exc))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 
 import structlog
 from aiortc import RTCRtpReceiver
@@ -21,11 +22,19 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, 
 from server.sfu import aiortc_internals
 from server.sfu.counters import MediaCounters
 from server.sfu.downstream import Downstream
-from server.sfu.keyframes import KeyframeRequester
+from server.sfu.keyframes import KeyframeRequester, ignore_connection_errors
+from server.sfu.speaker import VoiceActivity
 from server.sfu.taps import TrackTap
 
 log = structlog.get_logger(__name__)
 _track_numbers = itertools.count(1)
+
+# However poor one subscriber's link, the publisher is not asked below this:
+# everyone else (and the recording) would pay for one person's bad connection.
+REMB_FLOOR_BPS = 150_000
+# A subscriber's lower estimate reaches the publisher at most this often (the
+# SFU's own estimator sends on its own schedule, about once a second).
+SUBSCRIBER_REMB_INTERVAL = 1.0
 
 
 class PublishedTrack:
@@ -56,6 +65,12 @@ class PublishedTrack:
             aiortc_internals.receiver_bitrate_estimator(receiver) if self.kind == "video" else None
         )
         self._keyframes = KeyframeRequester(self._send_pli, interval=keyframe_interval)
+        # The SFU's own estimate of the publisher's uplink (bps), and the last REMB sent.
+        self._own_estimate: int | None = None
+        self.remb_sent: int | None = None
+        self._remb_sent_at = float("-inf")
+        # Who speaks: the audio level each packet carries (server/sfu/speaker.py).
+        self.voice = VoiceActivity() if self.kind == "audio" else None
         self.packets = 0
         self.closed = False
         # A court's locked mute: the server itself stops forwarding (and recording) it.
@@ -128,6 +143,9 @@ class PublishedTrack:
         self.packets += 1
         if self.suppressed:
             return
+        level = packet.extensions.audio_level
+        if self.voice is not None and level is not None:
+            self.voice.heard(level[1], time.monotonic())
         for tap in self.taps:  # no await inside: the list cannot change under us
             tap.rtp(packet, arrival_time_ms)
         for downstream in list(self.downstreams.values()):
@@ -158,12 +176,43 @@ class PublishedTrack:
                 payload_size=len(packet.payload) + packet.padding_size,
                 ssrc=packet.ssrc,
             )
-            rtcp_ssrc = aiortc_internals.receiver_rtcp_ssrc(self.receiver)
-            if remb is not None and rtcp_ssrc is not None:
-                feedback = RtcpPsfbPacket(
-                    fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(*remb)
-                )
-                await self.receiver._send_rtcp(feedback)
+            if remb is not None:
+                self._own_estimate = remb[0]
+                await self._send_remb()
+
+    def subscriber_limit(self) -> int | None:
+        """The lowest recent estimate of this track's subscribers (bps), not below the floor."""
+        now = time.monotonic()
+        limits = [
+            limit for d in self.downstreams.values() if (limit := d.remb_limit(now)) is not None
+        ]
+        return max(REMB_FLOOR_BPS, int(min(limits))) if limits else None
+
+    def remb_target(self) -> int | None:
+        """What the publisher is told it may send: its uplink and its poorest subscriber's link."""
+        limits = [x for x in (self._own_estimate, self.subscriber_limit()) if x is not None]
+        return min(limits) if limits else None
+
+    async def _send_remb(self) -> None:
+        target = self.remb_target()
+        rtcp_ssrc = aiortc_internals.receiver_rtcp_ssrc(self.receiver)
+        if target is None or rtcp_ssrc is None or self._media_ssrc is None or self.closed:
+            return
+        fci = pack_remb_fci(target, [self._media_ssrc])
+        feedback = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
+        self.remb_sent, self._remb_sent_at = target, time.monotonic()
+        self._counters.rembs_sent += 1
+        await self.receiver._send_rtcp(feedback)
+
+    def subscriber_estimate(self) -> None:
+        """A subscriber sent REMB: pass a lower limit on now, not at the next own estimate."""
+        target = self.remb_target()
+        if target is None or self.closed:
+            return
+        lower = self.remb_sent is None or target < self.remb_sent
+        if lower and time.monotonic() - self._remb_sent_at >= SUBSCRIBER_REMB_INTERVAL:
+            task = asyncio.ensure_future(self._send_remb())
+            task.add_done_callback(ignore_connection_errors)
 
     def loss_stats(self) -> tuple[int, int, float]:
         """(packets received, packets lost, jitter in clock units) over all SSRCs."""

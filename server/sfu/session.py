@@ -87,6 +87,15 @@ class MediaSession:
         self.closed = False
         # Kinds the court has locked muted: held back by the server, new tracks too.
         self.suppressed: set[str] = set()
+        # False: sound only (the participant's choice on a poor link), new tracks too.
+        self.receive_video = True
+
+    def set_receive_video(self, on: bool) -> None:
+        """Forward video to this participant again, or hold it all back (sound only)."""
+        self.receive_video = on
+        for info in self.forwarded.values():
+            if info.kind == "video":
+                info.downstream.pause(not on)
 
     def suppress(self, kind: str, on: bool) -> None:
         """Stop (or resume) forwarding what this participant publishes of ``kind``."""
@@ -167,7 +176,10 @@ class MediaSession:
             mime_type=published.codec.mimeType,
             counters=self.room.counters,
             request_keyframe=published.request_keyframe,
+            on_remb=published.subscriber_estimate,
         )
+        if published.kind == "video" and not self.receive_video:
+            downstream.pause(True)
         info = ForwardedTrackInfo(
             track_id=published.track_id,
             participant_id=published.owner_id,
