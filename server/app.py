@@ -125,6 +125,7 @@ def create_app(
     app.router.add_get("/.well-known/jwks.json", jwks)
     app.router.add_get("/", index)
     app.router.add_get("/join", index)
+    app.router.add_get("/kiosk", index)  # a facility's video unit: the join page in kiosk mode
     app.router.add_get("/login", login_page)
     app.router.add_get("/player", player_page)
     app.router.add_get("/api/openapi.yaml", openapi_spec)

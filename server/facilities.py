@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -97,6 +98,9 @@ class FacilityService:
         self.hearings = hearings
         self.issuer = issuer
         self.revocations = revocations
+        # Told (hearing id, participant id) when an officer ends a session: the
+        # signaling takes the unit out of the hearing at once.
+        self.listeners: list[Callable[[str, str], Awaitable[None]]] = []
 
     async def register_endpoint(self, facility: str, unit: str) -> tuple[Endpoint, str]:
         """A new unit; returns it and its credential ``<id>.<secret>`` (shown once)."""
@@ -228,6 +232,8 @@ class FacilityService:
             row.ended_at = row.ended_at or datetime.now(UTC)
             ended = DetaineeSession.from_row(row)
         await self.revocations.revoke_participant(ended.hearing_id, ended.participant_id)
+        for listener in self.listeners:
+            await listener(ended.hearing_id, ended.participant_id)
         return ended
 
     async def token_for(self, endpoint: Endpoint) -> tuple[DetaineeSession, str]:

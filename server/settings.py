@@ -98,6 +98,8 @@ class Settings(BaseSettings):
 
     quality_interval_seconds: float = Field(2.0, gt=0, le=60)
     """How often every participant's connection quality is sampled and sent to the court."""
+    reconnect_grace_seconds: float = Field(20.0, gt=0, le=600)
+    """How long the court sees a dropped participant as reconnecting before disconnected."""
 
     recording_enabled: bool = True
     """Capture every hearing in session (docs/recording.md)."""

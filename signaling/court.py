@@ -278,16 +278,7 @@ class CourtEvents:
         await self.ctx.revocations.revoke_participant(hearing_id, target.id)
         await self.ns.notify(target, hearing_id, "removed", by=me)
         await self._record(hearing_id, EventKind.REMOVED, me, target)
-        target_conn = self.ns.connection_of(hearing_id, target.id)
-        if target_conn is not None:
-            self.ns.connections.pop(target_conn.sid, None)
-            async with target_conn.lock:
-                await self.ns.depart(target_conn, reason="removed")
-            await self.ns.disconnect(target_conn.sid)
-        else:
-            here = self.ns.presence(hearing_id)
-            here.participants.pop(target.id, None)
-            await self.ns.broadcast(target, hearing_id)
+        await self.ns.send_away(hearing_id, target.id, reason="removed")
         log.info("participant_removed", hearing=hearing_id, participant=target.id, by=me.id)
         return {}
 

@@ -51,6 +51,7 @@ from signaling.events import (
 from signaling.help_desk import HelpDeskEvents
 from signaling.quality_watch import QualityWatch
 from signaling.receive_mode import ReceiveModeEvents
+from signaling.reconnect_grace import ReconnectGrace
 from signaling.speaker_watch import SpeakerWatch
 
 log = structlog.get_logger(__name__)
@@ -156,6 +157,8 @@ class HearingNamespace(socketio.AsyncNamespace):
         ctx.protocol.listeners.append(self._protocol_appended)
         ctx.recorder.listeners.append(self._recording_alert)
         self.quality_watch = QualityWatch(self, ctx.settings.quality_interval_seconds)
+        self.grace = ReconnectGrace(ctx.settings.reconnect_grace_seconds, self._grace_over)
+        ctx.facilities.listeners.append(self._facility_session_ended)
         self.speaker_watch = SpeakerWatch(self)
 
     # -- background work ----------------------------------------------------
@@ -168,6 +171,7 @@ class HearingNamespace(socketio.AsyncNamespace):
     async def stop(self) -> None:
         """Stop it again (idempotent)."""
         await self.quality_watch.stop()
+        await self.grace.close()
         await self.speaker_watch.stop()
 
     # -- dispatch -----------------------------------------------------------
@@ -392,6 +396,8 @@ class HearingNamespace(socketio.AsyncNamespace):
             )
             here.participants[me.id] = me
         me.connected = True
+        me.reconnecting = False
+        self.grace.cancel(claims.hearing, me.id)
         me.publishing = {"audio": False, "video": False}
         sid = conn.sid
 
@@ -506,14 +512,51 @@ class HearingNamespace(socketio.AsyncNamespace):
             await self.court.end_consultation(hearing_id, me.consultation, ended_by=me)
         if reason == "connection_lost":
             me.connected = False
+            me.reconnecting = True  # until they are back or the grace period ends
             me.publishing = {"audio": False, "video": False}
+            self.grace.start(hearing_id, participant_id)
         else:
+            self.grace.cancel(hearing_id, participant_id)
             del here.participants[participant_id]
         await self.broadcast(me, hearing_id)
         log.info("left", hearing=hearing_id, participant=participant_id, reason=reason)
         await self.ctx.protocol.append(
             hearing_id, EventKind.LEFT, actor=me.actor(), details={"reason": reason}
         )
+
+    async def send_away(self, hearing_id: str, participant_id: str, *, reason: str) -> bool:
+        """Take a participant out of the hearing for good (``removed``, ``session_ended``).
+
+        Their live connection, if any, departs and is closed; a disconnected one
+        is dropped from the list. False if they were not in the hearing.
+        """
+        conn = self.connection_of(hearing_id, participant_id)
+        if conn is not None:
+            self.connections.pop(conn.sid, None)
+            async with conn.lock:
+                await self.depart(conn, reason=reason)
+            await self.disconnect(conn.sid)
+            return True
+        here = self.presence(hearing_id)
+        gone = here.participants.pop(participant_id, None)
+        if gone is None:
+            return False
+        self.grace.cancel(hearing_id, participant_id)
+        await self.broadcast(gone, hearing_id)
+        return True
+
+    async def _grace_over(self, hearing_id: str, participant_id: str) -> None:
+        """A dropped participant did not come back in time: the court sees them disconnected."""
+        me = self.presence(hearing_id).get(participant_id)
+        if me is None or me.connected or not me.reconnecting:
+            return
+        me.reconnecting = False
+        await self.broadcast(me, hearing_id)
+
+    async def _facility_session_ended(self, hearing_id: str, participant_id: str) -> None:
+        """The officer ended a detainee's session: the unit leaves the hearing at once."""
+        if await self.send_away(hearing_id, participant_id, reason="session_ended"):
+            log.info("facility_session_ended", hearing=hearing_id, participant=participant_id)
 
     async def _publish_offer(self, conn: Connection, offer: PublishOffer) -> dict[str, Any]:
         media = self._require_joined(conn)

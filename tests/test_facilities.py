@@ -7,6 +7,7 @@ import asyncio
 import aiohttp
 import pytest
 from support.eds_login import api
+from support.waiting import wait_until
 from test_signaling_edge import refusal_code
 
 from signaling.client import HearingClient
@@ -95,6 +96,8 @@ async def test_officer_starts_a_session_and_the_unit_joins_as_the_detainee(facil
     )
     assert status == 200
     assert ended["ended_at"] is not None
+    # ... and takes the unit out of the hearing at once (not at its next reconnect).
+    await wait_until(lambda: not unit.sio.connected, 20, "the unit disconnected")
     await unit.close()
     assert await refusal_code(facility.url, {"token": body["token"]}) == "token_revoked"
     status, body = await unit_token(facility)

@@ -6,7 +6,7 @@ import aiohttp
 import yaml
 from openapi_spec_validator import validate
 
-DOCUMENTED_ELSEWHERE = {"/", "/join", "/login", "/vendor/socket.io.esm.min.js"}
+DOCUMENTED_ELSEWHERE = {"/", "/join", "/kiosk", "/login", "/vendor/socket.io.esm.min.js"}
 
 
 def served_routes(app) -> set[tuple[str, str]]:

@@ -16,6 +16,12 @@
 //
 // A dropped connection is re-joined when Socket.IO reconnects (the server sees
 // a new session: both peer connections are made anew, the camera is kept).
+// Media that stops while signaling still works is rebuilt the same way
+// (media-watch.js: the server cannot restart ICE).
+//
+// On `/kiosk` (kiosk.js) a facility's video unit drives the same flow with
+// tokens it fetches itself: no rules to accept, no leave, no mic or camera
+// toggles; an ended session hands the screen back to the kiosk.
 
 import { bindConsultation } from "./consultation.js";
 import {
@@ -32,8 +38,10 @@ import { errorCode } from "./errors.js";
 import { hideHand, setupHand, showHand } from "./hand.js";
 import { hearingState, showHearingState } from "./hearing-status.js";
 import { initI18n, switchLanguage } from "./i18n.js";
+import { isKioskPage, runKiosk } from "./kiosk.js";
 import { rtcConfiguration } from "./ice-config.js";
 import { acquireLocalMedia, stopLocalMedia } from "./local-media.js";
+import { MediaWatch } from "./media-watch.js";
 import { showCourtNotice } from "./notices.js";
 import { showPlace, showWaitingFor } from "./place.js";
 import { Publisher } from "./publisher.js";
@@ -67,7 +75,22 @@ const session = {
   joinedOnce: false,
   leaving: false,
   serverCloses: [],
+  // Kiosk mode: called with the code instead of showing an error or the end.
+  onEnded: null,
 };
+
+// Peer connections that failed while signaling is up: reconnect and rejoin.
+const mediaWatch = new MediaWatch(
+  () => [session.publisher && session.publisher.pc, session.subscriber && session.subscriber.pc],
+  () => rebuildConnections(),
+);
+
+function rebuildConnections() {
+  const signaling = session.signaling;
+  if (!signaling || !signaling.connected) return; // a reconnect is under way already
+  console.warn("tyndau: media lost; reconnecting to rebuild the peer connections");
+  signaling.reconnect();
+}
 
 // Debugging and browser-test hook (part of the client's contract).
 window.tyndau = {
@@ -175,6 +198,8 @@ function onNotice(notice) {
   }
   // The court's mute takes effect here too: the track goes off, not just a flag.
   if (code === "muted_by_court" && notice.kind) turnOffLocally(notice.kind);
+  // A kiosk has no toggles of its own: the court's release turns it back on.
+  if (code === "mute_released" && notice.kind && session.onEnded) void turnOnLocally(notice.kind);
   showCourtNotice(notice);
 }
 
@@ -190,6 +215,7 @@ function onHearingState(payload) {
 // ---- media ----
 
 function closeMedia() {
+  mediaWatch.stop();
   if (session.publisher) session.publisher.close();
   if (session.subscriber) session.subscriber.close();
   session.publisher = null;
@@ -262,7 +288,7 @@ async function startPublishing(signaling, rtcConfig) {
     signaling,
     rtcConfig,
     stream,
-    onFailed: () => ui.noticeForError("ice_failed"),
+    onFailed: rebuildConnections,
   });
   session.publisher = publisher;
   try {
@@ -301,6 +327,15 @@ function turnOffLocally(kind) {
   tiles.setLocalMuted(kind, true, session.localStream);
 }
 
+async function turnOnLocally(kind) {
+  const track = localTrack(kind);
+  if (!track || track.enabled) return;
+  track.enabled = true;
+  ui.setToggle(kind, false);
+  tiles.setLocalMuted(kind, false, session.localStream);
+  await sendMute(kind, false);
+}
+
 async function toggleTrack(kind) {
   const track = localTrack(kind);
   if (!track) return;
@@ -332,7 +367,7 @@ async function joinHearing(signaling) {
       console.error("tyndau: subscribe offer failed", err);
       ui.noticeForError(errorCode(err, "subscribe_failed"));
     },
-    onFailed: () => ui.noticeForError("ice_failed"),
+    onFailed: rebuildConnections,
   });
 
   let joined;
@@ -367,6 +402,7 @@ async function joinHearing(signaling) {
   session.joinedOnce = true;
   ui.hideNotice();
   ui.setState("joined");
+  mediaWatch.start();
   await startPublishing(signaling, config);
 }
 
@@ -462,8 +498,21 @@ function stop() {
   hideHand();
 }
 
+// A kiosk's session is over (ended, removed, closed, refused): back to the kiosk.
+function endKioskSession(code) {
+  const done = session.onEnded;
+  session.onEnded = null;
+  stop();
+  stopConsole();
+  done(code);
+}
+
 // Stop for good (until the user retries) and show why.
 function fail(code) {
+  if (session.onEnded) {
+    endKioskSession(code);
+    return;
+  }
   if (code === "hearing_closed") {
     finishClosed(); // a link opened after the end: the same final screen
     return;
@@ -475,6 +524,10 @@ function fail(code) {
 
 // The hearing is closed: final. The court keeps its protocol on the screen.
 function finishClosed() {
+  if (session.onEnded) {
+    endKioskSession("hearing_closed");
+    return;
+  }
   if (document.body.dataset.state === "closed") return;
   stop();
   ui.showClosed();
@@ -510,6 +563,10 @@ async function main() {
   });
   bindConsultation(request);
   ui.setState("connecting");
+  if (isKioskPage()) {
+    await runKiosk(joinAsKiosk);
+    return;
+  }
 
   const invite = readInvite();
   if (invite) {
@@ -548,6 +605,18 @@ async function main() {
   }
   await acknowledgeRules(session.claims);
   startSession();
+}
+
+// Kiosk mode: join with a token the unit fetched; resolves with the code
+// that ended the session (token_revoked when the officer ended it).
+function joinAsKiosk(token) {
+  return new Promise((resolve) => {
+    session.token = token;
+    session.claims = decodeClaims(token);
+    session.onEnded = resolve;
+    ui.showIdentity(session.claims);
+    startSession();
+  });
 }
 
 main().catch((err) => {

@@ -44,6 +44,7 @@ const DETAILS = {
   video: "protocol.detail.video",
   connection_lost: "protocol.detail.connection_lost",
   removed: "protocol.detail.removed",
+  session_ended: "protocol.detail.session_ended",
   hearing_closed: "protocol.detail.hearing_closed",
   recalled: "protocol.detail.recalled",
   shutdown: "protocol.detail.shutdown",

@@ -16,6 +16,9 @@ export class Signaling {
       transports: ["websocket"],
       auth: { token },
       forceNew: true,
+      // Back soon after a drop: a hearing cannot wait out a long back-off.
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 2000,
     });
   }
 
@@ -63,6 +66,13 @@ export class Signaling {
   // Connect again after the server closed the connection (Socket.IO only
   // reconnects by itself after network failures).
   connect() {
+    this.socket.connect();
+  }
+
+  // Drop this connection and make a new one at once (the peer connections
+  // failed: the server rebuilds them on the rejoin that follows).
+  reconnect() {
+    this.socket.disconnect();
     this.socket.connect();
   }
 

@@ -25,6 +25,8 @@ const STATE_KEYS = {
   joined: "state.joined",
   error: "state.error",
   left: "state.left",
+  "kiosk-setup": "state.kiosk_setup",
+  "kiosk-idle": "state.kiosk_idle",
 };
 
 const LOCKED_KEYS = { audio: "control.mic_locked", video: "control.camera_locked" };

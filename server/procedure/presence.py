@@ -49,6 +49,8 @@ class Presence:
     # detainee brought by a facility unit fills the detainee seat).
     seat_id: str | None = None
     connected: bool = True
+    # Dropped but within the grace period (signaling/reconnect_grace.py).
+    reconnecting: bool = False
     hand_raised: bool = False
     consultation: str | None = None
     muted: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(KINDS, False))
@@ -99,6 +101,7 @@ class Presence:
             "role": str(self.role),
             "place": str(self.place),
             "connected": self.connected,
+            "reconnecting": self.reconnecting,
             "hand_raised": self.hand_raised,
             "muted": dict(self.muted),
             "mute_locked": dict(self.mute_locked),
