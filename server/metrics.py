@@ -62,6 +62,16 @@ class TyndauCollector(Collector):
             ("retransmissions", "Packets retransmitted to subscribers", c.retransmissions),
         ):
             yield CounterMetricFamily(f"tyndau_{name}", doc, value)
+        probes = self.namespace.self_test.probes
+        yield GaugeMetricFamily(
+            "tyndau_probes_active", "Self-test network checks running", len(probes.active)
+        )
+        for name, doc, value in (
+            ("probes_started", "Self-test network checks started", probes.stats.started),
+            ("probes_timed_out", "Network checks ended by their limit", probes.stats.timed_out),
+            ("probe_echoes", "Probe messages echoed by network checks", probes.stats.echoed),
+        ):
+            yield CounterMetricFamily(f"tyndau_{name}", doc, value)
         refused = CounterMetricFamily(
             "tyndau_connections_refused", "Signaling connections refused", labels=["code"]
         )

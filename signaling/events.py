@@ -128,3 +128,19 @@ class SetReceive(EventModel):
     """What this participant wants to receive: ``video: false`` is sound only."""
 
     video: bool
+
+
+class ProbeOffer(EventModel):
+    """The self-test's network check: an offer of one data channel (server/sfu/probe.py)."""
+
+    type: Literal["offer"]
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+
+
+class SelfTestReport(EventModel):
+    """What the client's self-test measured; ``None``: not measured / not tested."""
+
+    rtt_ms: float | None = Field(default=None, ge=0, le=60_000)
+    loss_percent: float | None = Field(default=None, ge=0, le=100)
+    camera: bool | None = None
+    microphone: bool | None = None

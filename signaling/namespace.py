@@ -52,6 +52,7 @@ from signaling.help_desk import HelpDeskEvents
 from signaling.quality_watch import QualityWatch
 from signaling.receive_mode import ReceiveModeEvents
 from signaling.reconnect_grace import ReconnectGrace
+from signaling.self_test import SelfTestEvents
 from signaling.speaker_watch import SpeakerWatch
 
 log = structlog.get_logger(__name__)
@@ -154,6 +155,8 @@ class HearingNamespace(socketio.AsyncNamespace):
         self._events.update(self.court.events())
         for extra in (CourtChannelEvents(self), HelpDeskEvents(self), ReceiveModeEvents(self)):
             self._events.update(extra.events())
+        self.self_test = SelfTestEvents(self)
+        self._events.update(self.self_test.events())
         ctx.protocol.listeners.append(self._protocol_appended)
         ctx.recorder.listeners.append(self._recording_alert)
         self.quality_watch = QualityWatch(self, ctx.settings.quality_interval_seconds)
@@ -173,6 +176,7 @@ class HearingNamespace(socketio.AsyncNamespace):
         await self.quality_watch.stop()
         await self.grace.close()
         await self.speaker_watch.stop()
+        await self.self_test.close()
 
     # -- dispatch -----------------------------------------------------------
 
@@ -269,6 +273,7 @@ class HearingNamespace(socketio.AsyncNamespace):
         )
 
     async def _disconnect(self, sid: str) -> None:
+        await self.self_test.connection_closed(sid)
         conn = self.connections.pop(sid, None)
         if conn is None:
             return

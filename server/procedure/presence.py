@@ -57,6 +57,8 @@ class Presence:
     mute_locked: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(KINDS, False))
     publishing: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(KINDS, False))
     quality: dict[str, Any] = field(default_factory=lambda: {"grade": "unknown"})
+    # The device self-test's result (server/procedure/self_test.py); not procedural.
+    self_test: dict[str, Any] | None = None
 
     @property
     def is_court(self) -> bool:
@@ -114,6 +116,7 @@ class Presence:
         }
         if viewer is None or viewer.is_court:
             data["quality"] = dict(self.quality)
+            data["self_test"] = None if self.self_test is None else dict(self.self_test)
         return data
 
 
