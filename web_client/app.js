@@ -36,6 +36,11 @@ import {
 } from "./court-console.js";
 import { errorCode } from "./errors.js";
 import { hideHand, setupHand, showHand } from "./hand.js";
+import { helpUpdate, hideHelp, setupHelp } from "./help.js";
+import { helpListUpdate, startHelpList } from "./help-list.js";
+import { courtMessage, startCourtChat } from "./court-chat.js";
+import { hideReceiveMode, setupReceiveMode } from "./receive-mode.js";
+import { hideSpeaker, showSpeaker } from "./speaker-caption.js";
 import { hearingState, showHearingState } from "./hearing-status.js";
 import { initI18n, switchLanguage } from "./i18n.js";
 import { isKioskPage, runKiosk } from "./kiosk.js";
@@ -391,6 +396,13 @@ async function joinHearing(signaling) {
     upsertParticipant(p);
   }
   setupHand(session.permissions, request);
+  // Help, sound only, the court's channel and the speaking caption (docs/signaling.md).
+  const selfId = isParticipant(joined.self) ? joined.self.id : null;
+  setupHelp(session.permissions, request, joined.help);
+  setupReceiveMode(session.permissions, request);
+  startCourtChat({ permissions: session.permissions, selfId, history: joined.court_messages, request });
+  startHelpList({ permissions: session.permissions, open: joined.help_requests, request });
+  showSpeaker({ speaker: joined.speaker }, selfId);
   startConsole({
     permissions: session.permissions,
     hearing: session.hearing,
@@ -473,6 +485,12 @@ function startSession() {
   signaling.on("protocol_event", consoleProtocolEvent);
   signaling.on("quality", consoleQuality);
   signaling.on("recording_alert", consoleRecordingAlert);
+  signaling.on("court_message", courtMessage);
+  signaling.on("help_update", (help) => {
+    helpUpdate(help); // the asker's own request
+    helpListUpdate(help); // the court's list
+  });
+  signaling.on("speaker", (payload) => showSpeaker(payload, session.self ? session.self.id : null));
   signaling.on("subscribe_offer", (offer) => {
     if (session.subscriber && signaling === session.signaling) session.subscriber.enqueue(offer);
   });
@@ -496,6 +514,9 @@ function stop() {
   if (signaling) signaling.close();
   ui.setMediaControls({ audio: false, video: false });
   hideHand();
+  hideHelp();
+  hideReceiveMode();
+  hideSpeaker();
 }
 
 // A kiosk's session is over (ended, removed, closed, refused): back to the kiosk.
