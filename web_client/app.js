@@ -58,6 +58,9 @@ import { redeemInvitation } from "./auth-api.js";
 import { acknowledgeRules } from "./rules.js";
 import { isExpired, loadSession } from "./session.js";
 import * as ui from "./ui.js";
+import { facingOf, hasSeveralCameras, switchCamera } from "./camera-switch.js";
+import { watchPageReturn } from "./page-return.js";
+import { openSelfTest, reportSelfTest, selfTestBeforeJoin } from "./self-test.js";
 
 const participants = new Map(); // remote participant id -> Participant
 
@@ -280,6 +283,7 @@ async function startPublishing(signaling, rtcConfig) {
     }
   }
   tiles.showLocal(stream, session.claims);
+  void showCameraSwitch(stream);
   ui.setMediaControls({
     audio: stream.getAudioTracks().length > 0,
     video: stream.getVideoTracks().length > 0,
@@ -356,6 +360,58 @@ async function toggleTrack(kind) {
   await sendMute(kind, muted);
 }
 
+// ---- phones: camera switch, the self-test again, coming back to the page ----
+
+async function showCameraSwitch(stream) {
+  const button = document.getElementById("btn-camera-switch");
+  button.hidden = !(stream.getVideoTracks().length > 0 && (await hasSeveralCameras()));
+}
+
+function showLocalCamera(stream) {
+  tiles.showLocal(stream, session.claims);
+  const track = localTrack("video");
+  document.getElementById("local-tile").dataset.facing = facingOf(track);
+  for (const t of stream.getTracks()) tiles.setLocalMuted(t.kind, !t.enabled, stream);
+}
+
+async function switchCameraNow() {
+  const stream = session.localStream;
+  if (!stream) return;
+  const button = document.getElementById("btn-camera-switch");
+  button.disabled = true;
+  try {
+    await switchCamera(stream, session.publisher ? session.publisher.pc : null);
+  } catch (err) {
+    console.warn("tyndau: camera switch failed", err);
+    ui.noticeForError(errorCode(err));
+  } finally {
+    showLocalCamera(stream);
+    button.disabled = false;
+  }
+}
+
+function bindPhoneControls() {
+  document.getElementById("btn-camera-switch").addEventListener("click", () => void switchCameraNow());
+  document.getElementById("btn-selftest").addEventListener("click", () =>
+    openSelfTest({
+      claims: session.claims,
+      stream: session.localStream,
+      wanted: publishGrants(session.claims),
+      signaling: session.signaling,
+      rtcConfig: session.rtcConfig || {},
+    }),
+  );
+  watchPageReturn({
+    current: () => ({
+      stream: session.localStream,
+      pc: session.publisher ? session.publisher.pc : null,
+    }),
+    onRecovered: () => {
+      if (session.localStream) showLocalCamera(session.localStream);
+    },
+  });
+}
+
 // ---- connection ----
 
 async function joinHearing(signaling) {
@@ -386,6 +442,7 @@ async function joinHearing(signaling) {
   }
   if (!isCurrent(signaling)) return;
   const config = rtcConfiguration(joined);
+  session.rtcConfig = config; // the self-test's network check from the hearing uses it too
   session.hearing = joined.hearing && typeof joined.hearing === "object" ? joined.hearing : null;
   session.permissions = new Set(Array.isArray(joined.permissions) ? joined.permissions : []);
   ui.showHearing(session.hearing);
@@ -415,6 +472,7 @@ async function joinHearing(signaling) {
   ui.hideNotice();
   ui.setState("joined");
   mediaWatch.start();
+  void reportSelfTest(signaling, session.claims); // the court sees the result of the check
   await startPublishing(signaling, config);
 }
 
@@ -583,6 +641,7 @@ async function main() {
     onUnlockSound: () => tiles.unlockSound(),
   });
   bindConsultation(request);
+  bindPhoneControls();
   ui.setState("connecting");
   if (isKioskPage()) {
     await runKiosk(joinAsKiosk);
@@ -624,6 +683,8 @@ async function main() {
     ui.showError("webrtc_unsupported");
     return;
   }
+  const tested = await selfTestBeforeJoin(session.claims, session.token, wanted);
+  if (tested) session.localStream = tested; // the camera and microphone just checked
   await acknowledgeRules(session.claims);
   startSession();
 }

@@ -74,3 +74,17 @@ export function stopLocalMedia(stream) {
   if (!stream) return;
   for (const track of stream.getTracks()) track.stop();
 }
+
+// One fresh track of `kind`: another camera (camera-switch.js) or one the
+// system stopped while the page was hidden (page-return.js). `extra`:
+// constraints over the defaults (deviceId, facingMode).
+export async function acquireTrack(kind, extra = {}) {
+  const defaults = kind === "video" ? VIDEO_CONSTRAINTS : AUDIO_CONSTRAINTS;
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ [kind]: { ...defaults, ...extra } });
+    return stream.getTracks()[0];
+  } catch (err) {
+    const code = mediaErrorCode(err);
+    throw new TyndauError(code, err && err.message ? err.message : code, { cause: err });
+  }
+}

@@ -6,6 +6,7 @@
 import { setText } from "./i18n.js";
 import { showIn, syncRows } from "./keyed-list.js";
 import { fillPerson } from "./person.js";
+import { showSelfTest } from "./self-test-badge.js";
 
 const PLACES = {
   hearing: "place.hearing",
@@ -39,6 +40,7 @@ export function renderRoster(section, present, permissions, qualityOf) {
     templateId: "roster-row-template",
     update: (row, p) => {
       fillPerson(row, p);
+      showSelfTest(row, p);
       setText(row.querySelector(".row-place"), PLACES[p.place] || "place.hearing");
       row.dataset.place = p.place;
       row.dataset.handRaised = String(p.hand_raised === true);

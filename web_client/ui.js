@@ -19,6 +19,7 @@ import {
 
 const STATE_KEYS = {
   rules: "state.rules",
+  selftest: "state.selftest",
   closed: "state.closed",
   connecting: "state.connecting",
   reconnecting: "state.reconnecting",

@@ -6,6 +6,7 @@
 import { setText } from "./i18n.js";
 import { showIn, syncRows } from "./keyed-list.js";
 import { fillPerson } from "./person.js";
+import { showSelfTest } from "./self-test-badge.js";
 
 function admissibleInBulk(p) {
   return p.connected !== false && !p.called_in_only;
@@ -17,6 +18,7 @@ export function renderWaitingRoom(section, waiting, permissions) {
     templateId: "waiting-row-template",
     update: (row, p) => {
       fillPerson(row, p);
+      showSelfTest(row, p);
       row.dataset.waitingId = p.id;
       const calledIn = Boolean(p.called_in_only);
       showIn(row, '[data-action="admit"]', !calledIn && permissions.has("admit"));

@@ -47,8 +47,18 @@ async def press(page: Page, selector: str) -> None:
         await page.click(selector)
 
 
+async def pass_self_test(page: Page) -> None:
+    """A party first sees the device self-test; "Continue" never waits for it to finish."""
+    await page.wait_for_selector(
+        "body[data-state=selftest], body[data-state=rules]", timeout=20_000
+    )
+    if await page.get_attribute("body", "data-state") == "selftest":
+        await press(page, "#btn-selftest-continue")
+
+
 async def accept_rules(page: Page) -> None:
     """A party reads the court's rules before joining; the join happens on the button."""
+    await pass_self_test(page)
     await page.wait_for_selector("body[data-state=rules]", timeout=20_000)
     await press(page, "#btn-rules-accept")
 

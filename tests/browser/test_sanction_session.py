@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from browser_pages import accept_rules, open_link, press, wait_receiving
+from browser_pages import accept_rules, open_link, pass_self_test, press, wait_receiving
 from playwright.async_api import Browser, Page
 from support.devices import DESKTOP, KIOSK, PHONE
 from support.server_process import DemoServer
@@ -90,6 +90,7 @@ async def test_sanction_session_from_waiting_room_to_closed_protocol(
     assert not await judge.locator('button[data-act="resume"]').is_visible()
 
     # The parties read the court's rules, then wait: nobody sees or hears them yet.
+    await pass_self_test(lawyer)
     await lawyer.wait_for_selector("body[data-state=rules]", timeout=20_000)
     await lawyer.screenshot(path=str(artifacts / "sanction-lawyer-phone-rules.png"))
     for page in parties.values():
