@@ -28,6 +28,10 @@ class LeaveRequest(EventModel):
     pass
 
 
+class IceConfigRequest(EventModel):
+    """The ICE servers (TURN credentials) before joining: the self-test's check needs them."""
+
+
 class PublishOffer(EventModel):
     type: Literal["offer"]
     sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)

@@ -15,7 +15,8 @@ import structlog
 
 from server.procedure.self_test import judge_self_test
 from server.sfu.probe import Probes
-from signaling.events import ProbeOffer, SelfTestReport
+from server.turn import ice_servers_for
+from signaling.events import IceConfigRequest, ProbeOffer, SelfTestReport
 
 if TYPE_CHECKING:
     from signaling.namespace import Connection, Handler, HearingNamespace
@@ -32,6 +33,7 @@ class SelfTestEvents:
 
     def events(self) -> dict[str, tuple[type, Handler]]:
         return {
+            "ice_config": (IceConfigRequest, self._ice_config),
             "probe_offer": (ProbeOffer, self._probe_offer),
             "self_test": (SelfTestReport, self._self_test),
         }
@@ -42,6 +44,19 @@ class SelfTestEvents:
 
     async def close(self) -> None:
         await self.probes.close_all()
+
+    async def _ice_config(self, conn: Connection, _: IceConfigRequest) -> dict[str, Any]:
+        """What the join ack will say about ICE, so a check before joining goes the same way.
+
+        Behind a firewall that lets only TURN through, a check without the
+        TURN servers would say "will not work" of a hearing that works.
+        """
+        settings = self.ns.ctx.settings
+        servers = ice_servers_for(settings, conn.participant_id, not_after=conn.claims.exp)
+        return {
+            "ice_servers": servers,
+            "ice_transport_policy": settings.ice_transport_policy,
+        }
 
     async def _probe_offer(self, conn: Connection, offer: ProbeOffer) -> dict[str, Any]:
         answer = await self.probes.answer(conn.sid, offer.sdp)

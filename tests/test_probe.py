@@ -13,9 +13,11 @@ from typing import Any
 import aiohttp
 import pytest
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from pydantic import SecretStr
 from support.waiting import wait_until
 
 from server.app import SIGNALING
+from server.turn import turn_password
 from signaling.client import HearingClient, SignalingRefused
 
 PROBES = 20
@@ -195,3 +197,22 @@ async def test_self_test_verdict_is_shown_to_the_court_only(tyndau) -> None:
     finally:
         for client in (lawyer, prosecutor, judge):
             await client.close()
+
+
+async def test_the_check_before_joining_gets_the_same_turn_servers(tyndau) -> None:
+    """Behind a firewall that lets only TURN through, the check must go the hearing's way."""
+    settings = tyndau.ctx.settings
+    settings.turn_secret = SecretStr("court-turn-secret")
+    settings.turn_urls = ["turns:turn.court.kz:443?transport=tcp"]
+    settings.ice_transport_policy = "relay"
+    client = await connected(tyndau, "lawyer")
+    try:
+        config = await client.call("ice_config", {})  # not joined: no join ack yet
+    finally:
+        await client.close()
+    assert config["ice_transport_policy"] == "relay"
+    turn = [s for s in config["ice_servers"] if "username" in s]
+    assert len(turn) == 1
+    assert turn[0]["urls"] == ["turns:turn.court.kz:443?transport=tcp"]
+    assert turn[0]["username"].endswith(":lawyer")
+    assert turn[0]["credential"] == turn_password("court-turn-secret", turn[0]["username"])

@@ -7,6 +7,8 @@
 // median of the echoes' round trips (null when none came back), and when no
 // connection could be made at all, loss_percent is 100.
 
+import { rtcConfiguration } from "./ice-config.js";
+
 const PROBES = 40;
 const INTERVAL_MS = 100;
 const LAST_ECHO_WAIT_MS = 1500; // an echo later than this counts as lost
@@ -50,8 +52,11 @@ function median(values) {
 // `signaling`: a connected Signaling (joined or not); `rtcConfig`: the
 // RTCPeerConnection configuration (the join ack's, once known); `signal`: an
 // AbortSignal that stops the check early (then it rejects).
-export async function checkNetwork(signaling, rtcConfig = {}, signal = new AbortController().signal) {
-  const pc = new RTCPeerConnection(rtcConfig);
+export async function checkNetwork(signaling, rtcConfig = null, signal = new AbortController().signal) {
+  // Before joining there is no join ack yet: ask for the same ICE servers (TURN
+  // included), or a network that lets only TURN through would fail the check.
+  const config = rtcConfig || rtcConfiguration(await signaling.request("ice_config", {}));
+  const pc = new RTCPeerConnection(config);
   const channel = pc.createDataChannel("probe", { ordered: false, maxRetransmits: 0 });
   const sent = new Map(); // probe number -> send time
   const rtts = [];

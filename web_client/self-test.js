@@ -258,7 +258,7 @@ export async function selfTestBeforeJoin(claims, token, wanted) {
   }
   await new Promise((resolve) => {
     view.onClose = resolve;
-    openPanel({ claims, stream, wanted, mediaError, connect: temporaryLink(token), rtcConfig: {} }, "selftest.continue");
+    openPanel({ claims, stream, wanted, mediaError, connect: temporaryLink(token), rtcConfig: null }, "selftest.continue");
     $("btn-selftest-continue").focus();
   });
   return stream;
