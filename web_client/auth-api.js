@@ -13,55 +13,7 @@
 // wrong shape `bad_response`.
 
 import { TyndauError } from "./errors.js";
-
-function fallbackCode(status) {
-  if (status === 401) return "unauthorized";
-  if (status === 404) return "not_found";
-  if (status === 413) return "payload_too_large";
-  if (status === 429) return "rate_limited";
-  if (status >= 500) return "internal_error";
-  return "unknown";
-}
-
-function refusal(status, data) {
-  const error = data && typeof data === "object" ? data.error : null;
-  const code =
-    error && typeof error.code === "string" && /^[a-z0-9_]+$/.test(error.code)
-      ? error.code
-      : fallbackCode(status);
-  const message = error && typeof error.message === "string" ? error.message : `HTTP ${status}`;
-  const err = new TyndauError(code, message);
-  err.status = status;
-  err.serverMessage = error && typeof error.message === "string" ? error.message : "";
-  return err;
-}
-
-async function call(method, path, { token = null, body } = {}) {
-  const headers = { Accept: "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const init = { method, headers, cache: "no-store", credentials: "same-origin" };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch (cause) {
-    throw new TyndauError("connection_failed", `${method} ${path}: no answer`, { cause });
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) throw refusal(response.status, data);
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new TyndauError("bad_response", `${method} ${path}: not a JSON object`);
-  }
-  return data;
-}
+import { callJson } from "./json-api.js";
 
 const isText = (value) => typeof value === "string" && value.trim() !== "";
 
@@ -70,14 +22,14 @@ function need(condition, what) {
 }
 
 export async function requestChallenge() {
-  const data = await call("POST", "/api/auth/challenge");
+  const data = await callJson("POST", "/api/auth/challenge");
   need(isText(data.nonce), "challenge without a nonce");
   return { nonce: data.nonce.trim(), expiresAt: data.expires_at };
 }
 
 // `person` and `roles` are normalised: strings (possibly empty), an array.
 export async function loginWithCms(cms) {
-  const data = await call("POST", "/api/auth/eds", { body: { cms } });
+  const data = await callJson("POST", "/api/auth/eds", { body: { cms } });
   need(isText(data.token), "login without a token");
   need(!Number.isNaN(Date.parse(data.expires_at)), "login without a valid expires_at");
   const person = data.person && typeof data.person === "object" ? data.person : {};
@@ -91,7 +43,7 @@ export async function loginWithCms(cms) {
 }
 
 export async function refreshSession(token) {
-  const data = await call("POST", "/api/auth/refresh", { token });
+  const data = await callJson("POST", "/api/auth/refresh", { token });
   need(isText(data.token), "refresh without a token");
   need(!Number.isNaN(Date.parse(data.expires_at)), "refresh without a valid expires_at");
   return { token: data.token, expiresAt: data.expires_at };
@@ -100,7 +52,7 @@ export async function refreshSession(token) {
 // An invitation link's code for a hearing token; `sessionToken` when the
 // invitation is bound to a person (EDS sign-in first).
 export async function redeemInvitation(code, sessionToken = null) {
-  const data = await call("POST", "/api/invitations/redeem", {
+  const data = await callJson("POST", "/api/invitations/redeem", {
     token: sessionToken,
     body: { code },
   });
@@ -111,11 +63,11 @@ export async function redeemInvitation(code, sessionToken = null) {
 }
 
 export async function logout(token) {
-  await call("POST", "/api/auth/logout", { token });
+  await callJson("POST", "/api/auth/logout", { token });
 }
 
 export async function fetchMe(token) {
-  const data = await call("GET", "/api/me", { token });
+  const data = await callJson("GET", "/api/me", { token });
   return {
     userId: isText(data.user_id) ? data.user_id : "",
     iin: isText(data.iin) ? data.iin : "",
@@ -129,7 +81,7 @@ export async function fetchMe(token) {
 // without it the server's today, whose date comes back in `date`.
 export async function listHearings(token, date = null) {
   const query = date ? `?date=${encodeURIComponent(date)}` : "";
-  const data = await call("GET", `/api/hearings${query}`, { token });
+  const data = await callJson("GET", `/api/hearings${query}`, { token });
   need(/^\d{4}-\d{2}-\d{2}$/.test(data.date || ""), "hearings without a date");
   need(Array.isArray(data.hearings), "hearings without a list");
   return { date: data.date, hearings: data.hearings.map(normaliseHearing).filter(Boolean) };
@@ -139,7 +91,7 @@ export async function listHearings(token, date = null) {
 // their IIN). Only the path and fragment of `link` are kept: the page opens
 // them on its own origin, and the token stays in the fragment.
 export async function joinHearing(token, hearingId) {
-  const data = await call("POST", `/api/hearings/${encodeURIComponent(hearingId)}/join`, {
+  const data = await callJson("POST", `/api/hearings/${encodeURIComponent(hearingId)}/join`, {
     token,
   });
   need(isText(data.token) && isText(data.link), "join without a link");

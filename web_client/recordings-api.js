@@ -12,48 +12,11 @@
 // and `.status`; no answer is `connection_failed`, a wrong shape `bad_response`.
 
 import { TyndauError } from "./errors.js";
+import { callJson } from "./json-api.js";
 
-function fallbackCode(status) {
-  if (status === 401) return "unauthorized";
-  if (status === 403) return "forbidden";
-  if (status === 404) return "not_found";
-  if (status >= 500) return "internal_error";
-  return "unknown";
-}
-
-async function call(method, path, token, body) {
-  const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
-  const init = { method, headers, cache: "no-store", credentials: "same-origin" };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch (cause) {
-    throw new TyndauError("connection_failed", `${method} ${path}: no answer`, { cause });
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) {
-    const error = data && typeof data === "object" ? data.error : null;
-    const code =
-      error && typeof error.code === "string" && /^[a-z0-9_]+$/.test(error.code)
-        ? error.code
-        : fallbackCode(response.status);
-    const err = new TyndauError(code, error && error.message ? String(error.message) : `HTTP ${response.status}`);
-    err.status = response.status;
-    throw err;
-  }
-  if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new TyndauError("bad_response", `${method} ${path}: not a JSON object`);
-  }
-  return data;
+// `token`: the session token (Bearer).
+function call(method, path, token, body) {
+  return callJson(method, path, { token, body });
 }
 
 const segment = (value) => encodeURIComponent(String(value));
