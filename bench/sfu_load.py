@@ -80,6 +80,18 @@ from aiortc import MediaStreamTrack, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RtpPacket, is_rtcp
+from janus_client import (
+    ICE_ADDRESS,
+    JanusParticipant,
+    JanusProcess,
+    JanusSession,
+    create_room,
+    feed_id,
+    in_bench_netns,
+    janus_binary,
+    netns_command,
+    room_id,
+)
 from sfu_server import GcPauses
 
 from server.sfu.ice import restrict_host_addresses
@@ -336,6 +348,8 @@ class Measurement:
     # every matched packet, for --timeline: arrival (CLOCK_MONOTONIC, s) and delay (s)
     arrivals: array[float] = field(default_factory=lambda: array("d"))
     arrival_delays: array[float] = field(default_factory=lambda: array("d"))
+    # Tyndau stamps abs-send-time as it forwards; Janus does not, so no split for it
+    sfu_stamps: bool = True
 
 
 class SubscribedStream:
@@ -394,7 +408,7 @@ class SubscribedStream:
             self._measurement.arrivals.append(now)
             self._measurement.arrival_delays.append(now - sent)
             stamped = packet.extensions.abs_send_time  # set by the SFU as it forwards (video)
-            if stamped is not None:
+            if stamped is not None and self._measurement.sfu_stamps:
                 # 6.18 fixed point seconds, modulo 64 s (NTP and Unix epochs agree mod 64 s)
                 ticks = (int(time.time() * ABS_SEND_TIME_HZ) - stamped) & 0xFFFFFF
                 self._after_sfu.append(ticks / ABS_SEND_TIME_HZ)
@@ -404,7 +418,7 @@ class SubscribedStream:
 class Participant:
     hearing: str
     index: int
-    client: HearingClient
+    client: HearingClient | JanusParticipant  # both: publish_pc, subscribe_pc, close()
     expected_streams: int
     streams: dict[str, SubscribedStream] = field(default_factory=dict)  # by mid
 
@@ -449,6 +463,33 @@ class Generator:
             SEND_LOGS[transceiver.sender._ssrc] = log
         return participant
 
+    async def janus_publish(
+        self, session: JanusSession, room: int, index: int
+    ) -> tuple[Participant, JanusParticipant]:
+        """Janus: join the VideoRoom as a publisher and publish the clips."""
+        client = JanusParticipant(session, room, feed_id(room, index))
+        participant = Participant(str(room), index, client, 2 * (self.per_room - 1))
+        self.participants.append(participant)
+        video = ClipTrack(self.video, self.pacing)
+        audio = ClipTrack(self.audio, self.pacing)
+        pc = await client.publish([video, audio], codec_preferences())
+        for transceiver in pc.getTransceivers():
+            log = self.send_log(str(room), str(client.feed), transceiver.kind)
+            SEND_LOGS[transceiver.sender._ssrc] = log
+        return participant, client
+
+    async def janus_subscribe(self, participant: Participant, client: JanusParticipant) -> None:
+        """Janus: one subscriber handle for every other publisher of the room."""
+        feeds = [feed_id(client.room, i) for i in range(self.per_room) if i != participant.index]
+
+        def hook(transceiver: Any, feed: int, kind: str) -> None:
+            log = self.send_log(participant.hearing, str(feed), kind)
+            stream = SubscribedStream(log, kind, self.measurement)
+            participant.streams[str(transceiver.mid)] = stream
+            transceiver.receiver._handle_rtp_packet = stream.on_rtp
+
+        await client.subscribe(feeds, hook)
+
     def _hook_remote(self, participant: Participant, remote: RemoteTrack) -> None:
         pc = participant.client.subscribe_pc
         assert pc is not None
@@ -457,6 +498,22 @@ class Generator:
         stream = SubscribedStream(log, remote.kind, self.measurement)
         participant.streams[remote.mid] = stream
         transceiver.receiver._handle_rtp_packet = stream.on_rtp  # type: ignore[method-assign]
+
+    def flow_summary(self) -> str:
+        """Streams expected, announced and flowing, and connection states."""
+        streams = self.streams()
+        states = [
+            pc.connectionState
+            for p in self.participants
+            for pc in (p.client.publish_pc, p.client.subscribe_pc)
+            if pc is not None
+        ]
+        return (
+            f"{sum(p.expected_streams for p in self.participants)} streams expected, "
+            f"{len(streams)} announced, {sum(s.packets > 0 for s in streams)} flowing "
+            f"({sum(s.packets > 0 for s in streams if s.kind == 'video')} video); "
+            f"peer connections: {', '.join(f'{states.count(x)} {x}' for x in set(states))}"
+        )
 
     def all_flowing(self) -> bool:
         return all(p.flowing for p in self.participants)
@@ -592,6 +649,112 @@ class ServerProcess:
         return self.process.returncode if self.process.returncode is not None else -1
 
 
+NO_GC: dict[str, Any] = {"count": [0, 0, 0], "total_ms": [0.0, 0.0, 0.0], "long": []}
+
+
+class TyndauTarget:
+    """The Tyndau server (``sfu_server.py``) as the SFU under load."""
+
+    name = "tyndau"
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+        self.pid = server.pid
+
+    @classmethod
+    async def start(cls, args: argparse.Namespace) -> TyndauTarget:
+        server = await ServerProcess.start(args.rooms, args.participants, args.pin, args.server_log)
+        return cls(server)
+
+    async def metrics(self, session: aiohttp.ClientSession) -> dict[str, float]:
+        return await server_metrics(session, self.server.url)
+
+    async def gc(self, session: aiohttp.ClientSession) -> dict[str, Any]:
+        return await server_gc(session, self.server.url)
+
+    async def join_all(self, gen: Generator, args: argparse.Namespace) -> None:
+        joins = [  # round-robin over rooms, so every room fills up at the same pace
+            gen.join(hearing, index, tokens[index])
+            for index in range(args.participants)
+            for hearing, tokens in self.server.tokens.items()
+        ]
+        await bounded(joins, args.join_concurrency)
+
+    async def stop(self) -> int:
+        return await self.server.stop()
+
+
+class JanusTarget:
+    """Janus's VideoRoom (Debian's ``janus``) as the SFU under load; one HTTP session
+    per participant, like separate browsers. Janus has no forwarded-packet counter, so
+    its forwarded packets are the packets the subscribers received."""
+
+    name = "janus"
+
+    def __init__(self, janus: JanusProcess) -> None:
+        self.janus = janus
+        self.pid = janus.pid
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        self.sessions: list[JanusSession] = []
+
+    @classmethod
+    async def start(cls, args: argparse.Namespace) -> JanusTarget:
+        return cls(await JanusProcess.start(args.pin, args.server_log))
+
+    async def metrics(self, session: aiohttp.ClientSession) -> dict[str, float]:
+        return {}
+
+    async def gc(self, session: aiohttp.ClientSession) -> dict[str, Any]:
+        return NO_GC
+
+    async def _session(self) -> JanusSession:
+        session = JanusSession(self.http, self.janus.url)
+        await session.create()
+        self.sessions.append(session)
+        return session
+
+    async def join_all(self, gen: Generator, args: argparse.Namespace) -> None:
+        admin = await self._session()
+        for r in range(args.rooms):
+            await create_room(admin, room_id(r), args.participants)
+
+        async def publish(r: int, index: int) -> tuple[Participant, JanusParticipant]:
+            return await gen.janus_publish(await self._session(), room_id(r), index)
+
+        published = await bounded(
+            [publish(r, i) for i in range(args.participants) for r in range(args.rooms)],
+            args.join_concurrency,
+        )
+        # Janus refuses a subscription to a feed until its WebRTC is up ("No such feed")
+        await wait_for(
+            lambda: all(
+                c.publish_pc is not None and c.publish_pc.connectionState == "connected"
+                for _, c in published
+            ),
+            args.join_timeout,
+            "the publishers' connections to Janus",
+        )
+        await asyncio.sleep(0.5)
+        await bounded(
+            [gen.janus_subscribe(participant, client) for participant, client in published],
+            args.join_concurrency,
+        )
+
+    async def stop(self) -> int:
+        for session in self.sessions:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(session.destroy(), 5)
+        await self.http.close()
+        return await asyncio.to_thread(self.janus.stop)
+
+
+Target = TyndauTarget | JanusTarget
+TARGETS: dict[str, type[TyndauTarget] | type[JanusTarget]] = {
+    "tyndau": TyndauTarget,
+    "janus": JanusTarget,
+}
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -614,11 +777,9 @@ class Snapshot:
     frames: int
 
     @classmethod
-    async def take(
-        cls, gen: Generator, server: ServerProcess, session: aiohttp.ClientSession
-    ) -> Snapshot:
-        metrics = await server_metrics(session, server.url)
-        collections = await server_gc(session, server.url)
+    async def take(cls, gen: Generator, server: Target, session: aiohttp.ClientSession) -> Snapshot:
+        metrics = await server.metrics(session)
+        collections = await server.gc(session)
         streams = gen.streams()
         return cls(
             wall=time.perf_counter(),
@@ -738,6 +899,7 @@ def machine() -> dict[str, Any]:
 
 
 def report(
+    target: str,
     args: argparse.Namespace,
     gen: Generator,
     start: Snapshot,
@@ -758,7 +920,9 @@ def report(
     def delta(name: str) -> float:
         return end.metrics.get(name, 0.0) - start.metrics.get(name, 0.0)
 
-    forwarded = delta("tyndau_packets_forwarded_total")
+    # Janus counts nothing we can read: what the subscribers received is what it forwarded
+    counted = "tyndau_packets_forwarded_total" in end.metrics
+    forwarded = delta("tyndau_packets_forwarded_total") if counted else received
     server_cpu = end.server_cpu - start.server_cpu
     generator_cpu = end.generator_cpu - start.generator_cpu
     tick = clock_ticks()
@@ -768,6 +932,8 @@ def report(
     delays = gen.measurement.delays
     frames = end.frames - start.frames
     return {
+        "target": target,
+        "forwarded_counted_by": "server" if counted else "subscribers",
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": machine(),
         "pinned": args.pin,
@@ -909,7 +1075,9 @@ def render(result: dict[str, Any]) -> str:
         ("generator late frames %", num(result["generator_late_frames_percent"], ".2f")),
         (
             "server NACKs sent / RTX",
-            f"{counters['nacks_sent']:.0f} / {counters['retransmissions']:.0f}",
+            f"{counters['nacks_sent']:.0f} / {counters['retransmissions']:.0f}"
+            if result["target"] == "tyndau"
+            else "n/a",
         ),
         ("machine CPU busy % (per CPU)", " / ".join(num(b) for b in result["cpu_busy_percent"])),
         (
@@ -923,7 +1091,8 @@ def render(result: dict[str, Any]) -> str:
     ]
     width = max(len(k) for k, _ in rows)
     lines = [
-        f"Tyndau SFU load - {result['date']} - {m['nproc']} x {m['cpu_model']}, "
+        f"{result['target'].capitalize()} SFU load - {result['date']} - "
+        f"{m['nproc']} x {m['cpu_model']}, "
         f"{m['mem_available_gib']} GiB available, pinned={result['pinned']}"
     ]
     lines += [f"  {k:<{width}}  {v}" for k, v in rows]
@@ -998,40 +1167,40 @@ async def wait_until_quiet(limit: float) -> None:
         print(f"waiting for a quiet machine ({100 * busy / total:.0f} % busy)", file=sys.stderr)
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    restrict_host_addresses([HOST])  # the generator's peers gather on loopback only, too
-    install_send_hook()
-    if args.wait_quiet:
-        await wait_until_quiet(args.wait_quiet)
-    server = await ServerProcess.start(args.rooms, args.participants, args.pin, args.server_log)
+async def run_target(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One bounded run of the load against ``name`` (tyndau or janus)."""
+    # libnice (Janus) answers no ICE checks from 127.0.0.1 to its 127.0.0.2: for Janus the
+    # generator gathers on 127.0.0.2 as well. Both are local delivery over lo.
+    restrict_host_addresses([HOST if name == "tyndau" else ICE_ADDRESS])
+    server = await TARGETS[name].start(args)
     gen: Generator | None = None
     lag = LoopLag()
     session = aiohttp.ClientSession()
     try:
         await asyncio.sleep(1)
         memory_idle = process_memory(server.pid)
-        gc_before_joins = await server_gc(session, server.url)
-        gen = Generator(server.url, args.participants)
+        gc_before_joins = await server.gc(session)
+        url = server.server.url if isinstance(server, TyndauTarget) else server.janus.url
+        gen = Generator(url, args.participants)
+        gen.measurement.sfu_stamps = name == "tyndau"
         print(
-            f"clips: video {gen.video.bitrate / 1000:.0f} kbit/s, "
+            f"{name}: clips: video {gen.video.bitrate / 1000:.0f} kbit/s, "
             f"audio {gen.audio.bitrate / 1000:.0f} kbit/s; joining "
             f"{args.rooms * args.participants} participants...",
             file=sys.stderr,
         )
         lag.start()
         began = time.perf_counter()
-        joins = [  # round-robin over rooms, so every room fills up at the same pace
-            gen.join(hearing, index, tokens[index])
-            for index in range(args.participants)
-            for hearing, tokens in server.tokens.items()
-        ]
         try:
-            await asyncio.wait_for(bounded(joins, args.join_concurrency), args.join_timeout)
+            await asyncio.wait_for(server.join_all(gen, args), args.join_timeout)
         except TimeoutError:
-            raise TimeoutError(f"the joins took over {args.join_timeout:.0f} s") from None
-        await wait_for(gen.all_flowing, args.join_timeout, "every subscribed stream to flow")
+            raise TimeoutError(f"{name}: the joins took over {args.join_timeout:.0f} s") from None
+        try:
+            await wait_for(gen.all_flowing, args.join_timeout, "every subscribed stream to flow")
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc} ({gen.flow_summary()})") from None
         join_seconds = time.perf_counter() - began
-        print(f"all flowing after {join_seconds:.1f} s; warm-up...", file=sys.stderr)
+        print(f"{name}: all flowing after {join_seconds:.1f} s; warm-up...", file=sys.stderr)
         gc.collect()
         gc.freeze()  # the set-up's objects: no full collection of them during the window
         await asyncio.sleep(args.warmup)
@@ -1045,13 +1214,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         end = await Snapshot.take(gen, server, session)
         memory_loaded = process_memory(server.pid)
         if args.timeline:
-            args.timeline.write_text(json.dumps(timeline(gen, start, end, sampler)) + "\n")
-        result = report(args, gen, start, end, memory_idle, memory_loaded, lag, join_seconds)
+            path = args.timeline
+            if args.target == "both":
+                path = path.with_name(f"{path.stem}-{name}{path.suffix}")
+            path.write_text(json.dumps(timeline(gen, start, end, sampler)) + "\n")
+        result = report(name, args, gen, start, end, memory_idle, memory_loaded, lag, join_seconds)
         result["other_cpu_peak_percent"] = 100 * max((c for _, c in sampler.samples), default=0)
         ramp_seconds = time.perf_counter() - began - args.seconds
         result["server_gc_joins_and_warmup"] = gc_delta(
             gc_before_joins, start.server_gc, ramp_seconds
         )
+        result["not_sustained_because"] = verdict(result)
         return result
     finally:
         await session.close()
@@ -1060,11 +1233,70 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await gen.close()
         code = await server.stop()
         if code != 0:
-            print(f"warning: the server exited with {code}", file=sys.stderr)
+            print(f"warning: {name} exited with {code}", file=sys.stderr)
+
+
+async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The chosen targets one after the other, each from a quiet machine if asked."""
+    install_send_hook()
+    names = ["tyndau", "janus"] if args.target == "both" else [args.target]
+    results = []
+    for name in names:
+        if args.wait_quiet:
+            await wait_until_quiet(args.wait_quiet)
+        results.append(await run_target(name, args))
+    return results
+
+
+COMPARED = [  # (row, key path, format); ratio Tyndau / Janus for each
+    ("forwarded packets/s", ("server_forwarded_packets_per_s",), ".0f"),
+    ("SFU CPU % of one core", ("server_cpu_percent",), ".1f"),
+    ("SFU CPU us / forwarded packet", ("server_cpu_us_per_forwarded_packet",), ".1f"),
+    ("delay p50 ms", ("delay_ms", "p50"), ".2f"),
+    ("delay p99 ms", ("delay_ms", "p99"), ".2f"),
+    ("loss % (seq gaps)", ("loss_percent_seq",), ".3f"),
+    ("SFU MiB per participant", ("server_mib_per_participant",), ".2f"),
+    ("SFU anon RSS loaded MiB", ("server_anon_loaded_mib",), ".1f"),
+    ("generator CPU %", ("generator_cpu_percent",), ".1f"),
+    ("other programs CPU %", ("other_cpu_percent",), ".1f"),
+]
+
+
+def render_comparison(tyndau: dict[str, Any], janus: dict[str, Any]) -> str:
+    """One table: Tyndau, Janus and Tyndau / Janus per metric."""
+
+    def get(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
+        value: Any = result
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value if isinstance(value, int | float) else None
+
+    def num(value: float | None, fmt: str) -> str:
+        return "n/a" if value is None else format(value, fmt)
+
+    width = max(len(row) for row, _, _ in COMPARED)
+    lines = [
+        f"Tyndau vs Janus - {tyndau['rooms']} x {tyndau['participants_per_room']}, "
+        f"pinned={tyndau['pinned']}",
+        f"  {'':<{width}}  {'tyndau':>10}  {'janus':>10}  {'tyndau/janus':>12}",
+    ]
+    for row, path, fmt in COMPARED:
+        t, j = get(tyndau, path), get(janus, path)
+        r = t / j if t is not None and j else None
+        lines.append(f"  {row:<{width}}  {num(t, fmt):>10}  {num(j, fmt):>10}  {num(r, '.2f'):>12}")
+    for name, result in (("tyndau", tyndau), ("janus", janus)):
+        lines.append(
+            f"  {name}: sustained: {'; '.join(result['not_sustained_because']) or 'yes'}; "
+            f"quiet machine: {'yes' if quiet(result) else 'NO'}"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load benchmark of the Tyndau SFU (loopback).")
+    parser.add_argument(
+        "--target", choices=("tyndau", "janus", "both"), default="tyndau", help="the SFU(s)"
+    )
     parser.add_argument("--rooms", type=int, default=1)
     parser.add_argument("--participants", type=int, default=4, help="per room, at least 2")
     parser.add_argument("--seconds", type=float, default=30, help="measurement window")
@@ -1089,16 +1321,29 @@ def main(argv: list[str] | None = None) -> int:
         if (os.cpu_count() or 1) < 2:
             parser.error("--pin needs two CPUs")
         os.sched_setaffinity(0, {1})
-    budget = args.wait_quiet + 2 * args.join_timeout + args.warmup + args.seconds + 60
+    if args.target in ("janus", "both"):
+        try:
+            janus_binary()
+        except RuntimeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if not in_bench_netns():  # both SFUs in the same private namespace, fair and closed
+            command = netns_command([sys.executable, *sys.argv])
+            os.execvp(command[0], command)  # noqa: S606 - a fixed command, no shell
+    runs = 2 if args.target == "both" else 1
+    one = args.wait_quiet + 2 * args.join_timeout + args.warmup + args.seconds + 60
     try:
-        result = asyncio.run(asyncio.wait_for(run(args), budget))
+        results = asyncio.run(asyncio.wait_for(run(args), runs * one))
     except (TimeoutError, RuntimeError) as exc:
         print(f"error: {exc or 'the run went over its time budget'}", file=sys.stderr)
         return 1
-    result["not_sustained_because"] = verdict(result)
-    print(render(result))
+    for result in results:
+        print(render(result))
+    if len(results) == 2:
+        print(render_comparison(*results))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        data: Any = results[0] if len(results) == 1 else {r["target"]: r for r in results}
+        args.json.write_text(json.dumps(data, indent=2) + "\n")
     return 0
 
 
