@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiortc import MediaStreamTrack, RTCRtpSender, RTCRtpTransceiver
-from aiortc.clock import current_ntp_time
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import (
@@ -42,6 +41,17 @@ HISTORY_SIZE = 256
 # A subscriber's REMB older than this no longer limits the publisher (it left, or
 # its browser stopped estimating).
 REMB_FRESH_SECONDS = 5.0
+NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 (NTP) to 1970-01-01 (Unix)
+
+
+def ntp_now() -> int:
+    """The wall clock as NTP 32.32 fixed point, like aiortc's ``current_ntp_time`` but
+    without building and subtracting ``datetime`` objects (it ran twice per forwarded
+    packet and was ~8 % of the SFU's busy time at 4 x 4)."""
+    now = time.time()
+    seconds = int(now)
+    return ((seconds + NTP_UNIX_OFFSET) << 32) | int((now - seconds) * 4_294_967_296)
+
 
 # (sequence number, timestamp, marker, payload): a tuple of atoms, so the
 # garbage collector does not track it; RtpPacket objects would cost full
@@ -240,7 +250,8 @@ class Downstream:
         )
         self._count_gaps(out.sequence_number)
         out.extensions.mid = self._mid
-        out.extensions.abs_send_time = (current_ntp_time() >> 14) & 0x00FFFFFF
+        now_ntp = ntp_now()  # once per packet: abs-send-time and the sender report's clock
+        out.extensions.abs_send_time = (now_ntp >> 14) & 0x00FFFFFF
         if packet.extensions.audio_level is not None:
             out.extensions.audio_level = packet.extensions.audio_level
         if self._history is not None:
@@ -256,7 +267,7 @@ class Downstream:
         except ConnectionError:
             return
         aiortc_internals.record_sent_packet(
-            self.sender, current_ntp_time(), out.timestamp, len(packet.payload)
+            self.sender, now_ntp, out.timestamp, len(packet.payload)
         )
         self._counters.packets_forwarded += 1
         self._counters.bytes_forwarded += len(data)
