@@ -10,14 +10,22 @@ cd "$ROOT"
 # postgresql: the database tests also run on a throwaway PostgreSQL server
 # (tests/support/postgres.py starts it from /usr/lib/postgresql/*/bin);
 # coturn: relay-only clients connect through a real TURN server the tests start
-# (tests/support/coturn.py runs /usr/bin/turnserver with its own configuration).
+# (tests/support/coturn.py runs /usr/bin/turnserver with its own configuration);
+# redis-server: two nodes share a throwaway Redis the tests start (tests/support/redis.py).
 had_coturn=0
 dpkg-query -W -f='${Status}' coturn 2>/dev/null | grep -q "install ok installed" && had_coturn=1
-apt_install_missing chromium fonts-noto-core fonts-dejavu-core ca-certificates postgresql coturn
+had_redis=0
+dpkg-query -W -f='${Status}' redis-server 2>/dev/null | grep -q "install ok installed" && had_redis=1
+apt_install_missing chromium fonts-noto-core fonts-dejavu-core ca-certificates postgresql coturn \
+  redis-server
 # Debian starts the coturn service on install, with a configuration that asks for no
 # credentials: an open relay. The tests never use it, so one installed just now is stopped.
 if [ "$had_coturn" = 0 ] && [ -d /run/systemd/system ]; then
   as_root systemctl disable --now coturn || true
+fi
+# Likewise Debian's Redis service: the tests run their own on a free port.
+if [ "$had_redis" = 0 ] && [ -d /run/systemd/system ]; then
+  as_root systemctl disable --now redis-server || true
 fi
 ensure_venv test
 ensure_web_client

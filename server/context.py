@@ -12,8 +12,10 @@ from recorder.controller import Recorder
 from recorder.storage import Storage, open_storage
 from server.archiving import ArchivingPipeline
 from server.audit import AuditLog
-from server.auth.challenges import ChallengeStore
+from server.auth.challenges import Challenges, ChallengeStore
 from server.auth.keys import KeyRing
+from server.auth.redis_challenges import RedisChallengeStore
+from server.auth.redis_revocations import RevocationFeed
 from server.auth.revocation import RevocationList
 from server.auth.tokens import TokenIssuer, TokenVerifier
 from server.courts import CourtHierarchy
@@ -46,7 +48,7 @@ class ServerContext:
     sfu: Sfu
     db: Database
     directory: CourtDirectory
-    challenges: ChallengeStore
+    challenges: Challenges
     invitations: InvitationService
     facilities: FacilityService
     protocol: HearingProtocol
@@ -63,12 +65,16 @@ class ServerContext:
     audit: AuditLog
     recorder: Recorder
     archiving: ArchivingPipeline
+    # Several nodes (TYNDAU_REDIS_URL): revocations heard from, and told to, the others.
+    revocation_feed: RevocationFeed | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Bring up what needs the event loop: the database schema, CRL refreshes."""
         await self.db.upgrade()
         await self.revocations.load()
+        if self.revocation_feed is not None:
+            self.revocation_feed.start()
         await self.hearings.load()
         await self.recorder.start()
         await self.archiving.start()
@@ -90,6 +96,9 @@ class ServerContext:
         await self.recorder.stop()  # closes open segments while the database is still there
         await self.sfu.close()
         await self.archive.close()
+        if self.revocation_feed is not None:
+            await self.revocation_feed.stop()
+        await self.challenges.close()
         await self.db.close()
 
     @classmethod
@@ -167,7 +176,7 @@ class ServerContext:
             sfu=sfu,
             db=db,
             directory=directory,
-            challenges=ChallengeStore(ttl_seconds=settings.challenge_ttl_seconds),
+            challenges=_challenges(settings),
             invitations=InvitationService(db, hearings, issuer, revocations),
             facilities=FacilityService(db, directory, hearings, issuer, revocations, protocol),
             protocol=protocol,
@@ -183,4 +192,14 @@ class ServerContext:
             audit=AuditLog(db),
             recorder=recorder,
             archiving=archiving,
+            revocation_feed=(
+                RevocationFeed(revocations, settings.redis_url) if settings.redis_url else None
+            ),
         )
+
+
+def _challenges(settings: Settings) -> Challenges:
+    """In-process by default; in Redis when several nodes must share them."""
+    if settings.redis_url:
+        return RedisChallengeStore(settings.redis_url, ttl_seconds=settings.challenge_ttl_seconds)
+    return ChallengeStore(ttl_seconds=settings.challenge_ttl_seconds)

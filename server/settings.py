@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.db.database import default_url
@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         None,
         description="SQLAlchemy async URL; default: SQLite file in the data directory. "
         "PostgreSQL: postgresql+asyncpg://user:pass@host/db",
+    )
+
+    redis_url: str | None = Field(
+        None,
+        # An explicit alias ignores env_prefix: TYNDAU_REDIS_URL wins, the plain
+        # REDIS_URL is accepted too, and "redis_url" keeps the TOML key and keyword working.
+        validation_alias=AliasChoices("TYNDAU_REDIS_URL", "REDIS_URL", "redis_url"),
+        description="redis://host:port/db shared by several nodes (docs/several-nodes.md); "
+        "default: none, every node keeps its own state in-process",
     )
 
     jwt_issuer: str = "tyndau"

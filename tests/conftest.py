@@ -7,14 +7,18 @@ fresh, empty database. One throwaway PostgreSQL server serves the whole session.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 from support.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from support.redis import RedisServer, RedisUnavailable, start_redis
 from support.running import RunningServer, running_server
 
 from server.settings import Settings
+
+ServerT = TypeVar("ServerT", bound="_Stoppable")
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -52,21 +56,45 @@ async def tyndau_db(db_settings: Settings) -> AsyncIterator[RunningServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A throwaway PostgreSQL server for the session (started on first use)."""
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def _session_server(
+    start: Callable[[], ServerT], unavailable: type[Exception]
+) -> Iterator[ServerT]:
+    """Start a throwaway server for the session, stop it at the end; fail if it is missing."""
     missing = None
     try:
-        server = start_postgres()
-    except PostgresUnavailable as error:
+        server = start()
+    except unavailable as error:
         missing = str(error)
     if missing is not None:
-        # Not a skip: the PostgreSQL variants must run for the suite to count as passing.
+        # Not a skip: these variants must run for the suite to count as passing.
         pytest.fail(missing, pytrace=False)
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the session (started on first use)."""
+    yield from _session_server(start_postgres, PostgresUnavailable)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A throwaway redis-server for the session (started on first use)."""
+    yield from _session_server(start_redis, RedisUnavailable)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])

@@ -1,41 +1,65 @@
-"""Login challenges: single use, short-lived, bounded."""
+"""Login challenges: single use, short-lived, bounded; in-process and in Redis alike."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
-from server.auth.challenges import ChallengeError, ChallengeStore
+from server.auth.challenges import ChallengeError, Challenges, ChallengeStore
+from server.auth.redis_challenges import RedisChallengeStore
+
+StoreFactory = Callable[..., Challenges]
 
 
-def code_of(store: ChallengeStore, nonce: bytes) -> str:
+@pytest.fixture(params=["memory", "redis"])
+async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreFactory]:
+    """Builds stores of one kind; Redis ones share the session's (emptied) redis-server."""
+    made: list[Challenges] = []
+
+    def make(**kwargs: Any) -> Challenges:
+        if request.param == "memory":
+            store: Challenges = ChallengeStore(**kwargs)
+        else:
+            store = RedisChallengeStore(request.getfixturevalue("redis_url"), **kwargs)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        await store.close()
+
+
+async def code_of(store: Challenges, nonce: bytes) -> str:
     with pytest.raises(ChallengeError) as info:
-        store.consume(nonce)
+        await store.consume(nonce)
     return info.value.code
 
 
-def test_a_nonce_works_once() -> None:
-    store = ChallengeStore()
-    challenge = store.issue()
+async def test_a_nonce_works_once(make_store: StoreFactory) -> None:
+    store = make_store()
+    challenge = await store.issue()
     assert len(challenge.nonce) == 32
-    store.consume(challenge.nonce)
-    assert code_of(store, challenge.nonce) == "nonce_used"
+    await store.consume(challenge.nonce)
+    assert await code_of(store, challenge.nonce) == "nonce_used"
 
 
-def test_unknown_and_expired() -> None:
+async def test_unknown_and_expired(make_store: StoreFactory) -> None:
     now = [time.time()]
-    store = ChallengeStore(ttl_seconds=10, clock=lambda: now[0])
-    assert code_of(store, b"x" * 32) == "nonce_unknown"
-    challenge = store.issue()
+    store = make_store(ttl_seconds=10, clock=lambda: now[0])
+    assert await code_of(store, b"x" * 32) == "nonce_unknown"
+    challenge = await store.issue()
     now[0] += 11
-    assert code_of(store, challenge.nonce) == "nonce_expired"
+    assert await code_of(store, challenge.nonce) == "nonce_expired"
+    assert await code_of(store, challenge.nonce) == "nonce_used"  # a replay stays a replay
 
 
-def test_flooding_is_bounded() -> None:
-    store = ChallengeStore(max_outstanding=3)
+async def test_flooding_is_bounded(make_store: StoreFactory) -> None:
+    store = make_store(max_outstanding=3)
     for _ in range(3):
-        store.issue()
+        await store.issue()
     with pytest.raises(ChallengeError) as info:
-        store.issue()
+        await store.issue()
     assert info.value.code == "too_many_challenges"

@@ -58,7 +58,7 @@ class AuthRoutes:
         app.router.add_get("/api/me", self.me)
 
     async def challenge(self, request: web.Request) -> web.Response:
-        challenge = self.ctx.challenges.issue()
+        challenge = await self.ctx.challenges.issue()
         return web.json_response(
             {
                 "nonce": base64.b64encode(challenge.nonce).decode("ascii"),
@@ -74,7 +74,7 @@ class AuthRoutes:
         # The signed content must be a nonce we issued and nobody used: that is
         # what makes a captured signature worthless for a second login.
         nonce = encapsulated_content(body.cms)
-        self.ctx.challenges.consume(nonce)
+        await self.ctx.challenges.consume(nonce)
         verified = await self.ctx.eds.verify_async(body.cms, expected_content=nonce)
         person = verified.person
         if person.iin is None:

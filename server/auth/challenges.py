@@ -11,6 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from server.errors import CodedError
 
@@ -25,6 +26,39 @@ class Challenge:
 
 class ChallengeError(CodedError):
     """A login challenge was refused."""
+
+
+class Challenges(Protocol):
+    """Where challenges live: this process, or Redis (server/auth/redis_challenges.py)."""
+
+    ttl_seconds: float
+
+    async def issue(self) -> Challenge: ...
+
+    async def consume(self, nonce: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def too_many() -> ChallengeError:
+    return ChallengeError("too_many_challenges", "too many logins at once; retry shortly")
+
+
+def new_nonce() -> bytes:
+    return secrets.token_bytes(NONCE_BYTES)
+
+
+USED = "used"
+
+
+def judge(state: float | str | None, now: float) -> None:
+    """Pass a nonce whose state was its expiry (now used up), or refuse it: USED, None, expired."""
+    if state == USED:
+        raise ChallengeError("nonce_used", "this challenge was already used; ask for a new one")
+    if state is None:
+        raise ChallengeError("nonce_unknown", "the signed data is not a challenge we issued")
+    if float(state) < now:
+        raise ChallengeError("nonce_expired", "the challenge expired; ask for a new one")
 
 
 class ChallengeStore:
@@ -42,26 +76,24 @@ class ChallengeStore:
         self._open: dict[bytes, float] = {}
         self._used: dict[bytes, float] = {}
 
-    def issue(self) -> Challenge:
+    async def issue(self) -> Challenge:
         self._prune()
         if len(self._open) >= self.max_outstanding:
-            raise ChallengeError("too_many_challenges", "too many logins at once; retry shortly")
-        nonce = secrets.token_bytes(NONCE_BYTES)
+            raise too_many()
+        nonce = new_nonce()
         expires_at = self.clock() + self.ttl_seconds
         self._open[nonce] = expires_at
         return Challenge(nonce=nonce, expires_at=expires_at)
 
-    def consume(self, nonce: bytes) -> None:
+    async def consume(self, nonce: bytes) -> None:
         """Use ``nonce`` up, or raise ``nonce_used`` / ``nonce_expired`` / ``nonce_unknown``."""
-        now = self.clock()
-        if nonce in self._used:
-            raise ChallengeError("nonce_used", "this challenge was already used; ask for a new one")
-        expires_at = self._open.pop(nonce, None)
-        if expires_at is None:
-            raise ChallengeError("nonce_unknown", "the signed data is not a challenge we issued")
-        self._used[nonce] = expires_at
-        if expires_at < now:
-            raise ChallengeError("nonce_expired", "the challenge expired; ask for a new one")
+        state = USED if nonce in self._used else self._open.pop(nonce, None)
+        if isinstance(state, int | float):
+            self._used[nonce] = state  # remembered, so a replay is told apart from a forgery
+        judge(state, self.clock())
+
+    async def close(self) -> None:
+        """Nothing to release in-process."""
 
     def _prune(self) -> None:
         now = self.clock()
