@@ -82,6 +82,7 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RtpPacket, is_rtcp
 from janus_client import (
     ICE_ADDRESS,
+    NETNS_ENV,
     JanusParticipant,
     JanusProcess,
     JanusSession,
@@ -1326,6 +1327,9 @@ def main(argv: list[str] | None = None) -> int:
             janus_binary()
         except RuntimeError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if os.environ.get(NETNS_ENV) and not in_bench_netns():
+            print("error: the bench's network namespace could not be set up", file=sys.stderr)
             return 2
         if not in_bench_netns():  # both SFUs in the same private namespace, fair and closed
             command = netns_command([sys.executable, *sys.argv])
