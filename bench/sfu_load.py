@@ -6,6 +6,10 @@ Starts ``bench/sfu_server.py`` (the real app) as a subprocess, then runs every
 participant in this process with :class:`signaling.client.HearingClient`. Each
 publishes audio + video and subscribes to the P-1 others of its room.
 
+``--target janus`` points the same load at Janus's VideoRoom (``janus_client.py``,
+``apt-get install janus``) and ``--target both`` runs Tyndau then Janus and prints the
+ratio Tyndau / Janus per metric. Both then run in a private network namespace.
+
 Cheap load generation
     One VP8 clip (640x480, 30 fps, ~700 kbit/s, keyframe every 2 s, 4 s) and one
     Opus clip (20 ms frames, a tone plus a little noise so no two frames are equal)
