@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -154,6 +153,11 @@ class ArchivingPipeline:
     async def _mix(self, capture: Path, output: Path, language: str) -> Path:
         """``tyndau archive mix`` in a child process at a lower priority than the server."""
         command = [
+            # Lower priority than the SFU. Not preexec_fn: the server has threads
+            # (capture writers, executors), and forking with them can deadlock.
+            "nice",
+            "-n",
+            "10",
             sys.executable,
             "-m",
             "server.cli",
@@ -171,7 +175,6 @@ class ArchivingPipeline:
             *command,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=lambda: os.nice(10),  # lower priority than the SFU
         )
         _, errors = await self._mixer.communicate()
         status = self._mixer.returncode

@@ -57,6 +57,7 @@ class PublishedTrack:
         self.downstreams: dict[str, Downstream] = {}
         self._counters = counters
         self._codecs: dict[int, RTCRtpCodecParameters] = {}
+        self._rtx_payload_types: set[int] = set()
         self._rtx_to_media_ssrc: dict[int, int] = {}
         self._media_ssrc: int | None = None
         self._nacks = NackGenerator() if self.kind == "video" else None
@@ -84,6 +85,8 @@ class PublishedTrack:
         async def receive(parameters: RTCRtpReceiveParameters) -> None:
             for c in parameters.codecs:
                 self._codecs[c.payloadType] = c
+                if c.mimeType.lower().endswith("/rtx"):  # decided once, not per packet
+                    self._rtx_payload_types.add(c.payloadType)
             for encoding in parameters.encodings:
                 if encoding.rtx:
                     self._rtx_to_media_ssrc[encoding.rtx.ssrc] = encoding.ssrc
@@ -129,7 +132,7 @@ class PublishedTrack:
         self._counters.packets_received += 1
         self._counters.bytes_received += len(packet.payload)
         await self._account(packet, codec, arrival_time_ms)
-        if codec.mimeType.lower().endswith("/rtx"):
+        if packet.payload_type in self._rtx_payload_types:
             media_ssrc = self._rtx_to_media_ssrc.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if media_ssrc is None or not isinstance(apt, int) or len(packet.payload) < 2:
