@@ -7,6 +7,8 @@ embedded state, keys generated in the data directory, loopback only.
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +18,14 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator,
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.db.database import default_url
+
+NODE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def default_node_id(port: int) -> str:
+    """``<hostname>-<port>``, cut to what a node id may hold."""
+    host = re.sub(r"[^A-Za-z0-9_.-]", "-", socket.gethostname()) or "node"
+    return f"{host[:58]}-{port}"
 
 
 class IceServer(BaseModel):
@@ -54,6 +64,32 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TYNDAU_REDIS_URL", "REDIS_URL", "redis_url"),
         description="redis://host:port/db shared by several nodes (docs/several-nodes.md); "
         "default: none, every node keeps its own state in-process",
+    )
+
+    # Several nodes (docs/several-nodes.md): this node in the registry, and placement.
+    node_id: str = Field(
+        "",
+        description="This node's name in the registry ([A-Za-z0-9_.-], at most 64); "
+        "default: <hostname>-<port>. Unique per node, stable across restarts.",
+    )
+    node_url: str | None = Field(
+        None,
+        description="Base URL clients reach THIS node's HTTP and Socket.IO at (sent in "
+        "wrong_node redirects), e.g. https://court.example.kz/node/tyndau-1; "
+        "default: the base URL (public_url, else http://host:port)",
+    )
+    node_heartbeat_seconds: float = Field(
+        1.0, ge=0.05, le=60, description="How often a node writes its heartbeat and load."
+    )
+    node_dead_seconds: float = Field(
+        3.0,
+        ge=0.2,
+        le=600,
+        description="A node silent this long is dead: its hearings are placed elsewhere. "
+        "At least twice the heartbeat.",
+    )
+    node_max_participants: int = Field(
+        200, ge=1, le=100_000, description="Participants a node takes before placement skips it."
     )
 
     jwt_issuer: str = "tyndau"
@@ -194,6 +230,33 @@ class Settings(BaseSettings):
         if self.ice_transport_policy == "relay" and not has_turn:
             # Relay-only with no TURN server means no media for anyone.
             raise ValueError("ice_transport_policy 'relay' needs a TURN server (turn_urls)")
+        return self
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_id(cls, value: str) -> str:
+        if value and not NODE_ID.match(value):
+            raise ValueError("a node id is 1-64 of A-Z a-z 0-9 _ . -")
+        return value
+
+    @field_validator("node_url")
+    @classmethod
+    def _node_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"not an http:// or https:// URL: {value!r}")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _node_defaults(self) -> Settings:
+        if self.node_dead_seconds < 2 * self.node_heartbeat_seconds:
+            # One late heartbeat must not make a live node look dead.
+            raise ValueError("node_dead_seconds must be at least twice node_heartbeat_seconds")
+        # Written past pydantic's bookkeeping, so they do not count as "set": Settings.load
+        # merges what was set, and the port or public URL they derive from may come later.
+        if not self.node_id:
+            self.__dict__["node_id"] = default_node_id(self.port)
+        if self.node_url is None:
+            self.__dict__["node_url"] = self.base_url
         return self
 
     @field_validator("court_timezone")
