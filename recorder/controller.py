@@ -34,6 +34,8 @@ ParticipantInfo = Callable[[str, str], dict[str, Any]]
 AlertListener = Callable[[str, dict[str, Any]], Awaitable[None]]
 # (hearing id, capture directory) -> None, once a closed hearing's capture is complete.
 FinishedListener = Callable[[str, Path], Awaitable[None]]
+# hearing id -> whether this node serves it (several nodes: server/placement.py).
+Owns = Callable[[str], Awaitable[bool]]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -82,13 +84,19 @@ class Recorder:
 
     # -- lifecycle ------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Go on capturing hearings that were in session when the process last stopped."""
+    async def start(self, owns: Owns | None = None) -> None:
+        """Go on capturing hearings that were in session when the process last stopped.
+
+        ``owns``: with several nodes, only the hearings placed on this node
+        (server/placement.py); the others are captured where they are served.
+        """
         if not self.enabled:
             return
         now = datetime.now(UTC)
         for hearing in self.hearings.all():
-            if hearing.state is HearingState.IN_SESSION:
+            if hearing.state is HearingState.IN_SESSION and (
+                owns is None or await owns(hearing.id)
+            ):
                 self._begin(hearing.id, "resumed", now, reason="restart")
 
     async def stop(self) -> None:
