@@ -23,6 +23,7 @@ from server.db.database import Database
 from server.directory import CourtDirectory
 from server.eds import CrlStore, EdsVerifier
 from server.facilities import FacilityService
+from server.hearing_feed import HearingFeed
 from server.hearings import HearingRegistry
 from server.invitations import InvitationService
 from server.notify import LogNotifier, Notifier
@@ -67,6 +68,8 @@ class ServerContext:
     archiving: ArchivingPipeline
     # Several nodes (TYNDAU_REDIS_URL): revocations heard from, and told to, the others.
     revocation_feed: RevocationFeed | None = None
+    # ... and the hearings and seats they write, read back into this node's memory.
+    hearing_feed: HearingFeed | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -76,6 +79,8 @@ class ServerContext:
         if self.revocation_feed is not None:
             self.revocation_feed.start()
         await self.hearings.load()
+        if self.hearing_feed is not None:
+            self.hearing_feed.start()
         await self.recorder.start()
         await self.archiving.start()
         if not self.settings.eds_trust_anchors:
@@ -98,6 +103,8 @@ class ServerContext:
         await self.archive.close()
         if self.revocation_feed is not None:
             await self.revocation_feed.stop()
+        if self.hearing_feed is not None:
+            await self.hearing_feed.stop()
         await self.challenges.close()
         await self.db.close()
 
@@ -195,6 +202,7 @@ class ServerContext:
             revocation_feed=(
                 RevocationFeed(revocations, settings.redis_url) if settings.redis_url else None
             ),
+            hearing_feed=HearingFeed(hearings, settings.redis_url) if settings.redis_url else None,
         )
 
 

@@ -8,9 +8,10 @@ states.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -178,6 +179,9 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 # Told after a state change is stored: (the hearing, the act, when it was taken).
 StateListener = Callable[["Hearing", StateAct, datetime], Awaitable[None]]
+# Told after any write of a hearing or its seats is stored (the hearing's id): with
+# several nodes the hearing feed tells the others (server/hearing_feed.py).
+ChangeListener = Callable[[str], Awaitable[None]]
 
 
 class HearingRegistry:
@@ -186,14 +190,24 @@ class HearingRegistry:
     Reads (``get``) never wait, so the signaling path stays synchronous; every
     change goes to the database before the cache, so what the cache says was
     stored. Hearings closed long ago are not loaded: ``fetch`` reads them.
+
+    With several nodes another node may write a hearing: ``refresh`` and
+    ``resync`` read it back into memory (docs/several-nodes.md). Each hearing's
+    writes and re-reads hold its lock, so a re-read never lands on top of a
+    newer write of this node.
     """
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._hearings: dict[str, Hearing] = {}
         self._seats: dict[str, dict[str, Seat]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        # Bumped each time a hearing's memory is changed: a bulk re-read that started
+        # before a change must not put the older rows back.
+        self._generation: dict[str, int] = {}
         # Called after each state change is stored (the recorder follows the hearing).
         self.state_listeners: list[StateListener] = []
+        self.change_listeners: list[ChangeListener] = []
 
     async def load(self) -> None:
         """Read the hearings still in use, with their seats (at start-up).
@@ -241,6 +255,12 @@ class HearingRegistry:
 
     async def save(self, hearing: Hearing, *, created_by: str | None = None) -> Hearing:
         """Store a hearing (new, or changed) and serve it from this node."""
+        async with self._lock(hearing.id):
+            await self._store(hearing, created_by)
+        await self._changed(hearing.id)
+        return hearing
+
+    async def _store(self, hearing: Hearing, created_by: str | None) -> None:
         async with self.db.session() as session:
             case = await session.scalar(
                 select(CaseRow).where(
@@ -262,10 +282,97 @@ class HearingRegistry:
             hearing.write_to(row)
         hearing.case_id = case.id  # stored: the case's row is the hearing's
         self._remember(hearing)
-        return hearing
 
     def _remember(self, hearing: Hearing) -> None:
         self._hearings[hearing.id] = hearing
+        self._touch(hearing.id)
+
+    def _touch(self, hearing_id: str) -> None:
+        self._generation[hearing_id] = self._generation.get(hearing_id, 0) + 1
+
+    def _lock(self, hearing_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(hearing_id, asyncio.Lock())
+
+    async def _changed(self, hearing_id: str) -> None:
+        for listener in list(self.change_listeners):
+            await listener(hearing_id)
+
+    async def refresh(self, hearing_id: str) -> Hearing | None:
+        """Read a hearing and its seats back from the database into memory.
+
+        For a hearing another node changed, or one this node takes over. No state
+        listener is told: the node where the act was taken told its own. A
+        hearing no longer in the database is forgotten here.
+        """
+        async with self._lock(hearing_id):
+            async with self.db.session() as session:
+                found = (
+                    await session.execute(
+                        select(HearingRow, CaseRow.case_number)
+                        .join(CaseRow, CaseRow.id == HearingRow.case_id)
+                        .where(HearingRow.id == hearing_id)
+                    )
+                ).first()
+                seats = list(
+                    await session.scalars(select(SeatRow).where(SeatRow.hearing_id == hearing_id))
+                )
+            if found is None:
+                self._forget(hearing_id)
+                return None
+            return self._take(Hearing.from_row(*found), seats)
+
+    async def resync(self) -> None:
+        """Re-read every hearing still in use and every one held here, in one query.
+
+        After this node may have missed changes (its link to Redis was down). A
+        hearing written here while the query ran keeps what this node wrote.
+        """
+        before = dict(self._generation)
+        held = list(self._hearings)
+        closed_since = datetime.now(UTC) - RECENTLY_CLOSED
+        async with self.db.session() as session:
+            rows = (
+                await session.execute(
+                    select(HearingRow, CaseRow.case_number)
+                    .join(CaseRow, CaseRow.id == HearingRow.case_id)
+                    .where(
+                        (HearingRow.state != str(HearingState.CLOSED))
+                        | (HearingRow.state_changed_at >= closed_since)
+                        | HearingRow.id.in_(held)
+                    )
+                )
+            ).all()
+            found = {row.id: Hearing.from_row(row, number) for row, number in rows}
+            seats: dict[str, list[SeatRow]] = {hearing_id: [] for hearing_id in found}
+            for seat in await session.scalars(
+                select(SeatRow).where(SeatRow.hearing_id.in_(list(found)))
+            ):
+                seats[seat.hearing_id].append(seat)
+        for hearing_id in set(found) | set(held):
+            lock = self._locks.get(hearing_id)
+            if (lock is not None and lock.locked()) or self._generation.get(
+                hearing_id
+            ) != before.get(hearing_id):
+                continue  # changed here meanwhile: newer than what was read
+            if hearing_id in found:
+                self._take(found[hearing_id], seats[hearing_id])
+            else:
+                self._forget(hearing_id)
+
+    def _take(self, fresh: Hearing, seats: Iterable[SeatRow]) -> Hearing:
+        """Put a hearing read from the database in memory (the held object changed in place)."""
+        held = self._hearings.get(fresh.id)
+        if held is not None:  # whoever holds it sees the change
+            for item in fields(Hearing):
+                setattr(held, item.name, getattr(fresh, item.name))
+        self._remember(held or fresh)
+        self._seats[fresh.id] = {seat.id: Seat.from_row(seat) for seat in seats}
+        return held or fresh
+
+    def _forget(self, hearing_id: str) -> None:
+        self._hearings.pop(hearing_id, None)
+        self._seats.pop(hearing_id, None)
+        self._touch(hearing_id)
 
     def get(self, hearing_id: str) -> Hearing | None:
         """A hearing this node serves, without waiting."""
@@ -320,21 +427,23 @@ class HearingRegistry:
         self, hearing_id: str, act: StateAct, *, at: datetime | None = None
     ) -> Hearing:
         """Apply a state act (the caller has checked who may take it) and persist it."""
-        hearing = self._hearings.get(hearing_id)
-        if hearing is None:
-            raise HearingError("hearing_not_found", "this hearing is not served here")
         at = at or datetime.now(UTC)
-        changed = replace(hearing)
-        changed.apply(act, at)
-        async with self.db.session() as session:
-            row = await session.get(HearingRow, hearing_id)
-            if row is None:
-                raise HearingError("hearing_not_found", "this hearing is not in the database")
-            changed.write_to(row)
-        # The cached object is shared with whoever holds it: change it in place.
-        for name in ("state", "state_changed_at", "in_session_since", "recorded_seconds"):
-            setattr(hearing, name, getattr(changed, name))
-        self._remember(hearing)
+        async with self._lock(hearing_id):
+            hearing = self._hearings.get(hearing_id)
+            if hearing is None:
+                raise HearingError("hearing_not_found", "this hearing is not served here")
+            changed = replace(hearing)
+            changed.apply(act, at)
+            async with self.db.session() as session:
+                row = await session.get(HearingRow, hearing_id)
+                if row is None:
+                    raise HearingError("hearing_not_found", "this hearing is not in the database")
+                changed.write_to(row)
+            # The cached object is shared with whoever holds it: change it in place.
+            for name in ("state", "state_changed_at", "in_session_since", "recorded_seconds"):
+                setattr(hearing, name, getattr(changed, name))
+            self._remember(hearing)
+        await self._changed(hearing_id)
         for listener in list(self.state_listeners):
             await listener(hearing, act, at)
         return hearing
@@ -375,21 +484,24 @@ class HearingRegistry:
 
     async def add_seat(self, seat: Seat) -> Seat:
         """Give a person a place in a hearing that is not closed."""
-        self.check_seat(seat)
-        async with self.db.session() as session:
-            session.add(
-                SeatRow(
-                    id=seat.id,
-                    hearing_id=seat.hearing_id,
-                    role=str(seat.role),
-                    name=seat.name,
-                    iin=seat.iin,
-                    user_id=seat.user_id,
-                    represents=seat.represents,
-                    interprets_for=seat.interprets_for,
+        async with self._lock(seat.hearing_id):
+            self.check_seat(seat)
+            async with self.db.session() as session:
+                session.add(
+                    SeatRow(
+                        id=seat.id,
+                        hearing_id=seat.hearing_id,
+                        role=str(seat.role),
+                        name=seat.name,
+                        iin=seat.iin,
+                        user_id=seat.user_id,
+                        represents=seat.represents,
+                        interprets_for=seat.interprets_for,
+                    )
                 )
-            )
-        self._seats.setdefault(seat.hearing_id, {})[seat.id] = seat
+            self._seats.setdefault(seat.hearing_id, {})[seat.id] = seat
+            self._touch(seat.hearing_id)
+        await self._changed(seat.hearing_id)
         return seat
 
     async def seated_in_case(self, case_id: str, *, iin: str) -> bool:
