@@ -38,7 +38,8 @@ INDEX_NAME = "segments.jsonl"
 
 _SAFE = re.compile(r"[^A-Za-z0-9-]")
 _HEARING_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_SEGMENT_FILE = re.compile(r"^[A-Za-z0-9_-]{1,64}\.mkv$")
+# ``000001.mkv`` or ``000001-<node id>.mkv`` (a node id may hold dots; never a slash).
+_SEGMENT_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.mkv$")
 _MAX_SAFE = 64  # the readable part; the hash keeps long numbers apart
 
 

@@ -32,6 +32,7 @@ from recorder.segments import (
     iso,
     ntp_ms_to_unix,
     ntp_to_unix,
+    segment_name,
 )
 
 log = structlog.get_logger(__name__)
@@ -155,8 +156,10 @@ class HearingCapture:
         loop: asyncio.AbstractEventLoop,
         notify: Notify,
         previous: HearingCapture | None = None,
+        node_id: str | None = None,
     ) -> None:
         self.hearing_id = hearing_id
+        self.node_id = node_id  # in every segment's name: nodes never share a file
         self.directory = directory
         self.segment_ms = round(segment_seconds * 1000)
         self._loop = loop
@@ -198,6 +201,19 @@ class HearingCapture:
             return
         self.recording = True
         self._command("begin", marker, at, details)
+
+    def take_over(
+        self, at: datetime, *, previous_node: str | None, previous_seen_at: datetime | None
+    ) -> None:
+        """Go on with a hearing whose node failed mid-session: ``gap``, then ``resumed``.
+
+        The gap runs from the later of the previous node's last heartbeat and the
+        index's last whole line (known only to the worker) to ``at``.
+        """
+        if self.finished:
+            return
+        self.recording = True
+        self._command("gap", at, {"node": previous_node, "seen_at": previous_seen_at})
 
     def add_track(self, track: CapturedTrack, participant: dict[str, Any]) -> None:
         """Tap ``track`` (it is in the hearing space and the hearing is in session)."""
@@ -320,6 +336,8 @@ class HearingCapture:
                     self._close_track(track)
             elif head == "begin":
                 self._marker(item[1], item[2], item[3])
+            elif head == "gap":
+                self._gap(item[1], item[2])
             elif head in ("end", "stop"):
                 for track in list(self._tracks.values()):
                     self._close_track(track)
@@ -334,6 +352,20 @@ class HearingCapture:
         assert self._index is not None
         self._index.marker(marker, at, **details)
         self._tell("marker", marker=marker, at=at, details=details)
+
+    def _gap(self, at: datetime, previous: dict[str, Any]) -> None:
+        assert self._index is not None
+        known = [t for t in (previous["seen_at"], self._index.last_at) if t is not None]
+        since = min(max(known), at) if known else at
+        gap = {
+            "from": since.isoformat(timespec="milliseconds"),
+            "to": at.isoformat(timespec="milliseconds"),
+            "reason": "node_failed",
+        }
+        if previous["node"]:
+            gap["node"] = previous["node"]
+        self._marker("gap", at, gap)
+        self._marker("resumed", at, {"reason": "failover"})
 
     def _open(self, number: int, meta: dict[str, Any], tap: Tap) -> None:
         video = meta["kind"] == "video"
@@ -397,7 +429,7 @@ class HearingCapture:
         self, track: _Track, frame: Frame, pts: int, rtp: int, arrival: float
     ) -> _Segment:
         assert self._index is not None
-        name = f"{self._index.next_file_number():06d}.mkv"
+        name = segment_name(self._index.next_file_number(), self.node_id)
         segment = _Segment(
             file=SegmentFile(
                 self.directory / name,

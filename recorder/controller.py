@@ -64,8 +64,11 @@ class Recorder:
         hearings: HearingRegistry,
         protocol: HearingProtocol,
         participant_info: ParticipantInfo = _nobody,
+        node_id: str | None = None,
     ) -> None:
         self.recordings_dir = recordings_dir
+        # Named in every segment file this node writes (several nodes share the directory).
+        self.node_id = node_id
         self.segment_seconds = segment_seconds
         self.enabled = enabled
         self.sfu = sfu
@@ -110,6 +113,52 @@ class Recorder:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self.captures.clear()
 
+    # -- several nodes: a hearing comes here, or goes elsewhere --------------------
+
+    async def take_over(
+        self,
+        hearing_id: str,
+        at: datetime,
+        previous_node: str | None,
+        previous_seen_at: datetime | None,
+    ) -> None:
+        """Go on capturing a hearing in session whose node failed (docs/recording.md).
+
+        The same ``segments.jsonl`` chain continues (a torn last line is left as
+        a restart leaves it): a ``gap`` marker with its times, then ``resumed``
+        (``failover``). A hearing not in session, or already captured here, is
+        left as it is.
+        """
+        if not self.enabled:
+            return
+        hearing = self.hearings.get(hearing_id) or await self.hearings.fetch(hearing_id)
+        if hearing is None or hearing.state is not HearingState.IN_SESSION:
+            return
+        current = self.captures.get(hearing_id)
+        if current is not None and current.recording and not current.finished:
+            return
+        try:
+            capture = self._capture(hearing_id)
+            capture.take_over(at, previous_node=previous_node, previous_seen_at=previous_seen_at)
+            for track in self.sfu.hearing_tracks(hearing_id):
+                self._tap(capture, hearing_id, track)
+        except Exception:  # the hearing goes on whatever the recorder does
+            log.exception("recorder_take_over_failed", hearing=hearing_id)
+            return
+        log.info("recording_taken_over", hearing=hearing_id, previous_node=previous_node)
+
+    async def release(self, hearing_id: str) -> None:
+        """Stop capturing a hearing now served by another node (``paused``, ``moved``).
+
+        Not archived: the hearing goes on elsewhere, into the same chain.
+        """
+        capture = self.captures.pop(hearing_id, None)
+        if capture is None:
+            return
+        capture.stop(datetime.now(UTC), marker="paused", reason="moved")
+        await capture.closed()
+        log.info("recording_released", hearing=hearing_id)
+
     # -- following the hearing ------------------------------------------------
 
     async def _state_changed(self, hearing: Hearing, act: StateAct, at: datetime) -> None:
@@ -133,6 +182,13 @@ class Recorder:
             log.exception("recorder_state_change_failed", hearing=hearing.id, act=str(act))
 
     def _begin(self, hearing_id: str, marker: str, at: datetime, **details: Any) -> None:
+        capture = self._capture(hearing_id)
+        capture.begin(marker, at, **details)
+        for track in self.sfu.hearing_tracks(hearing_id):
+            self._tap(capture, hearing_id, track)
+
+    def _capture(self, hearing_id: str) -> HearingCapture:
+        """The hearing's open capture, or a new one continuing its directory and chain."""
         capture = self.captures.get(hearing_id)
         if capture is None or capture.finished:
             capture = HearingCapture(
@@ -142,11 +198,10 @@ class Recorder:
                 loop=asyncio.get_running_loop(),
                 notify=lambda event, payload: self._reported(hearing_id, event, payload),
                 previous=capture,
+                node_id=self.node_id,
             )
             self.captures[hearing_id] = capture
-        capture.begin(marker, at, **details)
-        for track in self.sfu.hearing_tracks(hearing_id):
-            self._tap(capture, hearing_id, track)
+        return capture
 
     def _tap(self, capture: HearingCapture, hearing_id: str, track: CapturedTrack) -> None:
         capture.add_track(track, self.participant_info(hearing_id, track.owner_id))

@@ -84,12 +84,25 @@ def read_index(data: bytes, hearing_id: str) -> IndexReading:
 
 
 def gaps(markers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Stretches not recorded, from the markers: paused → resumed, failed → restarted."""
+    """Stretches not recorded, from the markers: paused → resumed, failed → restarted,
+    and a node's failure (a ``gap`` marker: ``from``, ``to``, ``node``)."""
     found: list[dict[str, Any]] = []
     open_gap: dict[str, Any] | None = None
     for marker in markers:
         kind = marker.get("marker")
-        if kind in ("paused", "failed") and open_gap is None:
+        if kind == "gap":
+            # It says its own times; a ``paused`` its node wrote when stopping is within it.
+            open_gap = None
+            gap = {
+                "reason": marker.get("reason", "node_failed"),
+                "from": marker.get("from"),
+                "to": marker.get("to", marker.get("at")),
+                "after_seq": marker.get("seq"),
+            }
+            if marker.get("node"):
+                gap["node"] = marker["node"]
+            found.append(gap)
+        elif kind in ("paused", "failed") and open_gap is None:
             open_gap = {"reason": kind, "from": marker.get("at"), "after_seq": marker.get("seq")}
         elif kind in ("resumed", "started") and open_gap is not None:
             found.append({**open_gap, "to": marker.get("at")})
@@ -129,7 +142,14 @@ def build(
         for r in index.segments
     ]
     markers = [
-        {"seq": m["seq"], "marker": m["marker"], "at": m.get("at"), "chain": m["chain"]}
+        {
+            "seq": m["seq"],
+            "marker": m["marker"],
+            "at": m.get("at"),
+            "chain": m["chain"],
+            # Why (shutdown, restart, failover, a node's failure) and a gap's times.
+            **{k: m[k] for k in ("reason", "from", "to", "node") if k in m},
+        }
         for m in index.markers
     ]
     starts = [m["at"] for m in markers if m["marker"] == "started" and m["at"]]

@@ -27,7 +27,7 @@ from recorder.spans import Marker
 from recorder.timeline import Clock, SyncPoint, align_participant, fit_clock, unwrap
 
 INDEX = "segments.jsonl"
-_SEGMENT_FILE = re.compile(r"^(\d+)\.mkv$")
+_SEGMENT_FILE = re.compile(r"^(\d+)(?:-[A-Za-z0-9_.-]+)?\.mkv$")  # a node id may follow
 # A recovered segment continues its track if it starts within this long after
 # the track's last indexed frame (one segment is cut at the next frame).
 _CONTINUATION_SECONDS = 2.0
@@ -202,8 +202,9 @@ def _read_index(directory: Path, note: Warn) -> tuple[list[dict[str, Any]], list
             if not isinstance(record, dict):
                 raise TypeError("not an object")
             if "marker" in record:
+                since = _unix(record["from"]) if record.get("from") else None
                 markers.append(
-                    Marker(int(record["seq"]), str(record["marker"]), _unix(record["at"]))
+                    Marker(int(record["seq"]), str(record["marker"]), _unix(record["at"]), since)
                 )
             elif "file" in record:
                 records.append(record)

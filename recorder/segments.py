@@ -24,7 +24,9 @@ import av
 from recorder.chain import canonical, chain_hash, genesis
 
 INDEX_NAME = "segments.jsonl"
-SEGMENT_NAME = re.compile(r"^(\d{6,})\.mkv$")
+# ``000001.mkv``, or ``000001-<node id>.mkv`` when written by a node of several.
+SEGMENT_NAME = re.compile(r"^(\d{6,})(?:-[A-Za-z0-9_.-]{1,64})?\.mkv$")
+_NOT_IN_NODE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 MILLISECONDS = Fraction(1, 1000)
 # Matroska muxer: close a cluster after 1 s of media; write each packet through at once.
 MUXER_OPTIONS = {"cluster_time_limit": "1000", "flush_packets": "1"}
@@ -58,6 +60,18 @@ def file_sha256(path: Path) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
+
+
+def segment_name(number: int, node_id: str | None = None) -> str:
+    """A segment's file name: its number, then the node that wrote it (if one is named).
+
+    With several nodes writing one hearing's directory in turn (a failover), the
+    node id keeps two nodes from ever opening the same file.
+    """
+    if not node_id:
+        return f"{number:06d}.mkv"
+    node = _NOT_IN_NODE_NAME.sub("_", node_id)[:64].lstrip(".") or "_"
+    return f"{number:06d}-{node}.mkv"
 
 
 def fsync_directory(directory: Path) -> None:
@@ -107,6 +121,9 @@ class CaptureIndex:
         self.prev = genesis(hearing_id)
         self.seq = 0
         self.damaged_tail = False
+        # The time the last whole line speaks of (a marker's ``at``, a segment's
+        # ``ended_at``): where a failover's gap begins when nothing better is known.
+        self.last_at: datetime | None = None
         directory.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             self._continue()
@@ -118,6 +135,7 @@ class CaptureIndex:
             try:
                 record = json.loads(line)
                 self.prev, self.seq = str(record["chain"]), int(record["seq"])
+                self.last_at = _record_time(record) or self.last_at
             except (ValueError, KeyError, TypeError):
                 self.damaged_tail = True
         if data and not data.endswith(b"\n"):
@@ -138,6 +156,7 @@ class CaptureIndex:
         self._write(canonical(record) + b"\n")
         self.seq += 1
         self.prev = record["chain"]
+        self.last_at = _record_time(record) or self.last_at
         return record
 
     def marker(self, marker: str, at: datetime, **details: Any) -> dict[str, Any]:
@@ -157,6 +176,14 @@ class CaptureIndex:
             os.close(fd)
         if created:
             fsync_directory(self.directory)
+
+
+def _record_time(record: dict[str, Any]) -> datetime | None:
+    value = record.get("at") or record.get("ended_at")
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 class SegmentFile:

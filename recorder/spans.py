@@ -4,7 +4,10 @@ The recording clock of the protocol (``recording_offset``) counts session time
 only, so the mixed file does too: each span between a ``started``/``resumed``
 marker and the ``paused``/``stopped``/``failed`` one after it follows the
 previous span directly. Within a span nothing is cut: a gap in a track stays
-a gap in time.
+a gap in time. A ``gap`` marker (another node took over a hearing in session)
+is such a gap too: the hearing stayed in session, so the recording clock ran
+on, and the span goes on across it (even across a ``paused`` its node wrote
+when it stopped), shown as placeholders and silence.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 STARTS = frozenset({"started", "resumed"})
+GAP = "gap"
 ENDS = frozenset({"paused", "stopped", "failed"})
 TAIL = 0.04  # the last frame of a capture that was not stopped is shown this long
 
@@ -23,6 +27,7 @@ class Marker:
     seq: int
     kind: str
     at: float  # unix seconds
+    since: float | None = None  # a ``gap``'s start (its ``from``)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,12 @@ def build_timeline(markers: Iterable[Marker], extents: Iterable[tuple[float, flo
             pairs.append((marker.at, None))
         elif marker.kind in ENDS and pairs and pairs[-1][1] is None:
             pairs[-1] = (pairs[-1][0], marker.at)
+        elif marker.kind == GAP:
+            # Still in session through a failover: the span was never ended.
+            if pairs:
+                pairs[-1] = (pairs[-1][0], None)
+            else:
+                pairs.append((marker.since if marker.since is not None else marker.at, None))
     if not pairs:
         if not extents:
             raise ValueError("nothing was recorded")

@@ -154,6 +154,7 @@ class ServerContext:
             hearings=hearings,
             protocol=protocol,
             participant_info=presence.participant_info,
+            node_id=settings.node_id,
         )
         archiving = ArchivingPipeline(
             recordings_dir=settings.effective_recordings_dir,

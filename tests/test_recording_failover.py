@@ -1,0 +1,158 @@
+"""A hearing's recording across a node's failure: node A is killed mid-session, node B goes on.
+
+Node A is a real server process with real aiortc peers, killed with SIGKILL
+(no clean stop). Node B shares its database and recordings directory, takes
+the hearing over (``Recorder.take_over``, as the placement's failover calls
+it), and the judge later closes the hearing there. The chain shows one gap
+with its times, the mixed file runs for the whole recording time (the gap
+included, so protocol offsets stay true), and the archive seals and verifies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import av
+import pytest
+from support.ports import free_port
+from support.server_process import start_demo_server
+from support.waiting import wait_until
+from test_recording_capture import _session_until_kill
+
+from server.context import ServerContext
+from server.procedure.states import StateAct
+from server.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+HEARING = "demo"  # the demo server's hearing
+DETECTED_AFTER = 1.5  # seconds from the kill to node B's take-over (a heartbeat's death)
+ON_NODE_B = 3.0  # seconds in session on node B before the judge closes
+
+
+def _unix(value: str) -> float:
+    return datetime.fromisoformat(value).timestamp()
+
+
+def _tyndau(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+
+
+def test_a_killed_node_leaves_a_gap_that_the_next_node_records_and_archives(
+    tmp_path: Path,
+) -> None:
+    data_a = tmp_path / "node-a"
+    server = start_demo_server(
+        data_a,
+        free_port(),
+        tmp_path / "node-a.log",
+        {"TYNDAU_RECORDING_SEGMENT_SECONDS": "2", "TYNDAU_NODE_ID": "node-a"},
+    )
+    try:
+        killed_at = asyncio.run(_session_until_kill(server))
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+        server.process.wait()
+    assert server.process.returncode == -9
+    recordings = data_a / "recordings"
+
+    node_b = Settings(
+        data_dir=tmp_path / "node-b",
+        database_url=f"sqlite+aiosqlite:///{data_a / 'tyndau.db'}",
+        recordings_dir=recordings,
+        node_id="node-b",
+        log_format="console",
+        log_level="warning",
+        archive_on_close=True,
+    )
+    folder, duration, offsets = asyncio.run(_node_b_takes_over(node_b, killed_at))
+
+    archive = tmp_path / "node-b" / "archive" / folder
+    manifest = json.loads((archive / "manifest.json").read_text())
+    markers = manifest["recording"]["markers"]
+    assert [m["marker"] for m in markers] == ["started", "gap", "resumed", "stopped"]
+    gap, resumed = markers[1], markers[2]
+    assert gap["reason"] == "node_failed" and gap["node"] == "node-a"
+    assert resumed["reason"] == "failover"
+    # From node A's last sign of life (the kill, here) to node B's take-over.
+    assert abs(_unix(gap["from"]) - killed_at) < 0.01
+    assert _unix(gap["to"]) - _unix(gap["from"]) == pytest.approx(DETECTED_AFTER, abs=1.0)
+    assert manifest["gaps"] == [
+        {
+            "reason": "node_failed",
+            "from": gap["from"],
+            "to": gap["to"],
+            "node": "node-a",
+            "after_seq": gap["seq"],
+        }
+    ]
+    segments = [s["file"] for s in manifest["capture"]["segments"]]
+    recovered = [r["file"] for r in manifest["capture"]["recovered"]]
+    assert segments and all(name.endswith("-node-a.mkv") for name in segments + recovered)
+
+    # The file's time is the protocol's recording time: the gap is in it (placeholders, silence).
+    started, stopped = _unix(markers[0]["at"]), _unix(markers[-1]["at"])
+    assert duration == pytest.approx(stopped - started, abs=0.3)
+    assert offsets["stopped"] == pytest.approx(duration, abs=0.3)
+    assert offsets["resumed"] == pytest.approx(_unix(gap["to"]) - started, abs=0.05)
+
+    keys = ("--data-dir", str(tmp_path / "node-b"))
+    checked = _tyndau(*keys, "archive", "verify", str(archive))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    # Tampering with the gap (moving its end) is caught.
+    forged = tmp_path / "forged"
+    shutil.copytree(archive, forged)
+    index = forged / "capture" / "segments.jsonl"
+    index.write_bytes(index.read_bytes().replace(gap["to"].encode(), gap["from"].encode(), 1))
+    checked = _tyndau(*keys, "archive", "verify", str(forged))
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "chain_broken" in checked.stdout or "changed" in checked.stdout
+
+
+async def _node_b_takes_over(
+    settings: Settings, killed_at: float
+) -> tuple[str, float, dict[str, float]]:
+    """Node B: the hearing in session is taken over, then closed there and archived."""
+    ctx = ServerContext.build(settings)
+    await ctx.db.upgrade()
+    await ctx.hearings.load()
+    try:
+        await asyncio.sleep(max(0.0, killed_at + DETECTED_AFTER - datetime.now(UTC).timestamp()))
+        await ctx.recorder.take_over(
+            HEARING,
+            datetime.now(UTC),
+            "node-a",
+            datetime.fromtimestamp(killed_at, UTC),
+        )
+        await asyncio.sleep(ON_NODE_B)
+        await ctx.hearings.change_state(HEARING, StateAct.CLOSE)
+        index = settings.effective_recordings_dir / HEARING / "segments.jsonl"
+        await wait_until(lambda: b'"stopped"' in index.read_bytes(), 30, "the stop")
+        await asyncio.sleep(0.5)  # the recorder hands the closed capture on
+        folder = await ctx.archiving.archive(HEARING)
+        assert await ctx.recordings.get(HEARING) is not None
+        assert not (settings.effective_recordings_dir / HEARING).exists()  # released
+        with av.open(str(settings.data_dir / "archive" / folder / "mixed.mp4")) as container:
+            assert container.streams.video and container.streams.audio
+            duration = float(container.duration or 0) / av.time_base
+        offsets = {}
+        for event in await ctx.protocol.events(HEARING):
+            if str(event.kind) == "recording_marker" and event.recording_offset is not None:
+                offsets[event.details["marker"]] = event.recording_offset
+        return folder, duration, offsets
+    finally:
+        await ctx.stop()
