@@ -11,13 +11,17 @@ cd "$ROOT"
 # (tests/support/postgres.py starts it from /usr/lib/postgresql/*/bin);
 # coturn: relay-only clients connect through a real TURN server the tests start
 # (tests/support/coturn.py runs /usr/bin/turnserver with its own configuration);
-# redis-server: two nodes share a throwaway Redis the tests start (tests/support/redis.py).
+# redis-server: two nodes share a throwaway Redis the tests start (tests/support/redis.py);
+# nginx-light: deploy/nginx/ is checked with `nginx -t` and routes to two real nodes
+# (tests/test_deploy.py runs /usr/sbin/nginx with its own prefix and ports).
 had_coturn=0
 dpkg-query -W -f='${Status}' coturn 2>/dev/null | grep -q "install ok installed" && had_coturn=1
 had_redis=0
 dpkg-query -W -f='${Status}' redis-server 2>/dev/null | grep -q "install ok installed" && had_redis=1
+had_nginx=0
+dpkg-query -W -f='${Status}' nginx-light 2>/dev/null | grep -q "install ok installed" && had_nginx=1
 apt_install_missing chromium fonts-noto-core fonts-dejavu-core ca-certificates postgresql coturn \
-  redis-server
+  redis-server nginx-light
 # Debian starts the coturn service on install, with a configuration that asks for no
 # credentials: an open relay. The tests never use it, so one installed just now is stopped.
 if [ "$had_coturn" = 0 ] && [ -d /run/systemd/system ]; then
@@ -26,6 +30,10 @@ fi
 # Likewise Debian's Redis service: the tests run their own on a free port.
 if [ "$had_redis" = 0 ] && [ -d /run/systemd/system ]; then
   as_root systemctl disable --now redis-server || true
+fi
+# And Debian's nginx service (port 80, the default site): the tests start their own.
+if [ "$had_nginx" = 0 ] && [ -d /run/systemd/system ]; then
+  as_root systemctl disable --now nginx || true
 fi
 ensure_venv test
 ensure_web_client
