@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from server.redis_client import connect
@@ -69,7 +70,12 @@ class RedisFeed:
         failure is logged (``<name>_publish_failed`` with ``log_fields``), never raised."""
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                await self._redis.publish(self.channel, message)
+                try:
+                    await self._redis.publish(self.channel, message)
+                except RedisConnectionError:
+                    # A pooled connection from before a Redis restart fails its first
+                    # command; once on a fresh one (Redis still away fails at once).
+                    await self._redis.publish(self.channel, message)
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning(f"{self.name}_publish_failed", error=str(exc), **log_fields)
 

@@ -6,16 +6,26 @@ socket that is connected here — most of them: offers, candidates, presence
 updates — is delivered directly and never touches Redis, so a Redis that is away
 costs only the cross-node events, never a hearing's own signaling. What a
 connection keeps (its claims, media, ``Connection`` state) stays on its node.
+
+After Redis comes back the manager subscribes again within seconds: its retry
+back-off is capped as the feeds' is (``server/redis_feed.py``), not at
+python-socketio's 60 s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
+import structlog
 
 from server.redis_client import redis_options
+from server.redis_feed import RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS
+
+log = structlog.get_logger(__name__)
 
 CHANNEL = "tyndau:socketio"
 
@@ -25,6 +35,23 @@ class NodeRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     def __init__(self, url: str) -> None:
         super().__init__(url, channel=CHANNEL, redis_options=redis_options())
+        self.subscriptions = 0  # how many times it (re)subscribed (tests wait on it)
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        """python-socketio 5's listening loop, with the back-off capped at a few seconds."""
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                self.subscriptions += 1
+                delay = RETRY_FIRST_SECONDS
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:  # python-socketio's loop catches as widely
+                log.warning("socketio_redis_lost", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     async def emit(
         self,
