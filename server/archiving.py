@@ -5,7 +5,9 @@ is mixed (in a separate, lower-priority process: the SFU keeps its core),
 sealed with the protocol into the archive, registered in the catalogue, and
 only then — once the stored archive verifies and holds every captured byte —
 is the local capture deleted. A job that fails leaves the capture where it is
-and is tried again at the next start (docs/recording.md).
+and is tried again at the next start (docs/recording.md). With several nodes
+(Redis) jobs go on a shared stream instead, for any worker to take
+(:mod:`server.mix_jobs`); this pipeline is then what a worker runs per job.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
+from redis.exceptions import RedisError
 
 from recorder import archive_keys
 from recorder.archive import HearingIdentity, SealError, archive_folder, release_capture, seal
@@ -29,6 +33,9 @@ from server.errors import CodedError
 from server.hearings import Hearing, HearingRegistry
 from server.procedure.protocol import HearingProtocol
 from server.recordings import RecordingCatalog
+
+if TYPE_CHECKING:
+    from server.mix_jobs import MixJobs
 
 log = structlog.get_logger(__name__)
 
@@ -52,12 +59,19 @@ class ArchivingPipeline:
     storage: Storage
     catalog: RecordingCatalog
     enabled: bool = True
+    # Several nodes: jobs go on the shared stream (server/mix_jobs.py), not the queue here.
+    jobs: MixJobs | None = None
+    # Names this process's scratch files: two workers never share them.
+    worker_id: str = "local"
+    # The mixer's progress bar on this process's terminal (``tyndau worker``).
+    mix_progress: bool = False
 
     def __post_init__(self) -> None:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._pending: set[str] = set()
         self._worker: asyncio.Task[None] | None = None
         self._mixer: asyncio.subprocess.Process | None = None
+        self._submitting: set[asyncio.Task[None]] = set()
         self.done: dict[str, str] = {}  # hearing id -> archive folder, or "failed: …"
 
     # -- lifecycle ------------------------------------------------------------
@@ -76,9 +90,13 @@ class ArchivingPipeline:
             if hearing is not None and hearing.closed:
                 self.submit(hearing_id)
 
-    async def stop(self) -> None:
+    def terminate_mixer(self) -> None:
+        """Stop a running mixer child (the job is run again from the capture later)."""
         if self._mixer is not None and self._mixer.returncode is None:
-            self._mixer.terminate()  # mixed again from the capture at the next start
+            self._mixer.terminate()
+
+    async def stop(self) -> None:
+        self.terminate_mixer()  # mixed again from the capture at the next start
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -86,9 +104,27 @@ class ArchivingPipeline:
             self._worker = None
 
     def submit(self, hearing_id: str) -> None:
-        if self.enabled and hearing_id not in self._pending:
+        if not self.enabled:
+            return
+        if self.jobs is not None:
+            task = asyncio.ensure_future(self._submit_shared(hearing_id, self.jobs))
+            self._submitting.add(task)
+            task.add_done_callback(self._submitting.discard)
+            return
+        self._queue_here(hearing_id)
+
+    def _queue_here(self, hearing_id: str) -> None:
+        if hearing_id not in self._pending:
             self._pending.add(hearing_id)
             self._queue.put_nowait(hearing_id)
+
+    async def _submit_shared(self, hearing_id: str, jobs: MixJobs) -> None:
+        try:
+            await jobs.submit(hearing_id)
+        except RedisError as exc:
+            # Redis is away: this node does the job itself (the seal is exclusive either way).
+            log.warning("mix_job_not_queued", hearing=hearing_id, error=str(exc))
+            self._queue_here(hearing_id)
 
     async def capture_finished(self, hearing_id: str, directory: Path) -> None:
         """The recorder's word that a closed hearing's capture is complete."""
@@ -119,11 +155,18 @@ class ArchivingPipeline:
         folder = archive_folder(identity)
         key = archive_keys.signing_key(self.keys_dir)
         trusted = archive_keys.trusted_keys(self.keys_dir)
-        outbox = self.recordings_dir / OUTBOX / capture.name
+        sealed = await self.storage.exists(join_key(folder, MANIFEST))
+        if sealed and not capture.exists():
+            # Done by another worker (or an earlier try): registering again is harmless.
+            with contextlib.suppress(CodedError):
+                await self.catalog.register_archived(self.storage, folder)
+            log.info("archiving_done_already", hearing=hearing_id, folder=folder)
+            return folder
+        outbox = self.recordings_dir / OUTBOX / f"{capture.name}.{self.worker_id}"
         outbox.mkdir(parents=True, exist_ok=True)
         log.info("archiving_started", hearing=hearing_id, folder=folder)
         try:
-            if not await self.storage.exists(join_key(folder, MANIFEST)):
+            if not sealed:
                 mixed = await self._mix(capture, outbox / "mixed.mp4", hearing.language)
                 exported = await self._export_protocol(hearing, outbox)
                 await seal(capture, mixed, *exported, identity, self.storage, key)
@@ -174,13 +217,14 @@ class ArchivingPipeline:
         self._mixer = await asyncio.create_subprocess_exec(
             *command,
             stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
+            # On a terminal the mixer's own progress bar shows there (``tyndau worker``).
+            stderr=None if self.mix_progress else asyncio.subprocess.PIPE,
         )
         _, errors = await self._mixer.communicate()
         status = self._mixer.returncode
         self._mixer = None
         if status != 0:
-            tail = errors.decode("utf-8", "replace").strip().splitlines()[-3:]
+            tail = (errors or b"(see above)").decode("utf-8", "replace").strip().splitlines()[-3:]
             raise ArchivingFailed(f"mixing exited {status}: {' / '.join(tail)}")
         return output
 

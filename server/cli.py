@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -187,6 +188,64 @@ def manage_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_worker(args: argparse.Namespace) -> int:
+    """Archive closed hearings from the shared job stream until stopped (docs/several-nodes.md).
+
+    Exit 0 when stopped (or, with ``--once``, the job was done), 1 when the
+    ``--once`` job failed, 2 without ``TYNDAU_REDIS_URL``.
+    """
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    if not settings.redis_url:
+        print(
+            "tyndau worker: TYNDAU_REDIS_URL is not set; without it each node archives its "
+            "own hearings and needs no worker",
+            file=sys.stderr,
+        )
+        return 2
+    outcome = asyncio.run(_work_on_mix_jobs(settings, once=args.once))
+    return 0 if outcome in (None, "done") else 1
+
+
+async def _work_on_mix_jobs(settings: Settings, *, once: bool) -> str | None:
+    from server.mix_jobs import MixWorker, worker_name
+    from server.redis_client import connect
+
+    ctx = ServerContext.build(settings)
+    await ctx.db.upgrade()
+    consumer = worker_name()
+    pipeline = ctx.archiving
+    pipeline.worker_id = consumer
+    pipeline.mix_progress = sys.stderr.isatty()  # the mixer's bar, as `archive mix` shows it
+    redis = connect(settings.redis_url or "")
+    worker = MixWorker(
+        redis, pipeline, consumer=consumer, lease_seconds=settings.mix_job_lease_seconds
+    )
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        log.info("mix_worker_stopping", consumer=consumer)
+        pipeline.terminate_mixer()  # its job is taken by another worker after the lease
+        task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
+    try:
+        return await worker.run(once=once)
+    except asyncio.CancelledError:
+        return None
+    finally:
+        pipeline.terminate_mixer()
+        await redis.aclose()
+        if pipeline.jobs is not None:
+            await pipeline.jobs.redis.aclose()
+        await ctx.archive.close()
+        await ctx.db.close()
+        log.info("mix_worker_stopped", consumer=consumer, done=worker.done)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tyndau", description="Tyndau video hearing server")
     parser.add_argument("--config", type=Path, help="TOML settings file")
@@ -248,6 +307,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_verify = audit_sub.add_parser("verify", help="check the hash chain; print its head")
     p_verify.add_argument("--head", help="SEQ:SHA256 printed by an earlier check: must remain")
     p_audit.set_defaults(func=verify_audit, host=None, port=None)
+
+    p_worker = sub.add_parser(
+        "worker",
+        help="archive closed hearings from the shared job stream (several nodes, Redis)",
+        description="Take archiving jobs (mix, seal, register, release) off the Redis stream "
+        "tyndau:mix-jobs until stopped (SIGTERM: the job in hand is taken by another worker "
+        "after TYNDAU_MIX_JOB_LEASE_SECONDS). Needs TYNDAU_REDIS_URL, the nodes' database, "
+        "recordings directory, archive storage and keys. Logs are structured (JSON by "
+        "default); a progress bar shows the mix on a terminal.",
+    )
+    p_worker.add_argument(
+        "--once", action="store_true", help="do one job, then exit (0 done, 1 failed)"
+    )
+    p_worker.set_defaults(func=run_worker, host=None, port=None)
 
     archive_cli.register(sub)
     return parser

@@ -26,12 +26,14 @@ from server.facilities import FacilityService
 from server.hearing_feed import HearingFeed
 from server.hearings import HearingRegistry
 from server.invitations import InvitationService
+from server.mix_jobs import MixJobs, MixWorker
 from server.notify import LogNotifier, Notifier
 from server.playback import PlaybackTokens
 from server.procedure.presence import PresenceRegistry
 from server.procedure.protocol import HearingProtocol
 from server.recording_access import RecordingAccess
 from server.recordings import RecordingCatalog
+from server.redis_client import connect
 from server.settings import Settings
 from server.sfu.room import Sfu
 
@@ -70,6 +72,8 @@ class ServerContext:
     revocation_feed: RevocationFeed | None = None
     # ... and the hearings and seats they write, read back into this node's memory.
     hearing_feed: HearingFeed | None = None
+    # ... and archiving jobs: queued on a shared stream, one consumer here (server/mix_jobs.py).
+    mix_worker: MixWorker | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -83,6 +87,8 @@ class ServerContext:
             self.hearing_feed.start()
         await self.recorder.start()
         await self.archiving.start()
+        if self.mix_worker is not None:
+            self.mix_worker.start()
         if not self.settings.eds_trust_anchors:
             log.warning("eds_login_disabled", reason="no TYNDAU_EDS_TRUST_ANCHORS configured")
         if self.settings.eds_crl_urls or self.settings.eds_crl_files:
@@ -97,7 +103,11 @@ class ServerContext:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.mix_worker is not None:
+            await self.mix_worker.stop()  # its job is taken by another worker after the lease
         await self.archiving.stop()  # a job cut short is run again at the next start
+        if self.archiving.jobs is not None:
+            await self.archiving.jobs.redis.aclose()
         await self.recorder.stop()  # closes open segments while the database is still there
         await self.sfu.close()
         await self.archive.close()
@@ -167,6 +177,18 @@ class ServerContext:
             enabled=settings.recording_enabled and settings.archive_on_close,
         )
         recorder.finished_listeners.append(archiving.capture_finished)
+        mix_worker = None
+        if settings.redis_url and archiving.enabled:
+            redis = connect(settings.redis_url)
+            archiving.jobs = MixJobs(redis)
+            archiving.worker_id = settings.node_id
+            if settings.mix_worker_in_node:
+                mix_worker = MixWorker(
+                    redis,
+                    archiving,
+                    consumer=settings.node_id,
+                    lease_seconds=settings.mix_job_lease_seconds,
+                )
         return cls(
             settings=settings,
             keys=keys,
@@ -204,6 +226,7 @@ class ServerContext:
                 RevocationFeed(revocations, settings.redis_url) if settings.redis_url else None
             ),
             hearing_feed=HearingFeed(hearings, settings.redis_url) if settings.redis_url else None,
+            mix_worker=mix_worker,
         )
 
 

@@ -168,6 +168,21 @@ class Settings(BaseSettings):
         None, description="URL of a court's S3-compatible server (MinIO, Ceph); unset = AWS."
     )
 
+    # Mixing workers (several nodes, docs/several-nodes.md "Mixing workers"): with
+    # TYNDAU_REDIS_URL, archiving jobs go on the stream tyndau:mix-jobs for any worker.
+    mix_worker_in_node: bool = Field(
+        True,
+        description="With Redis: this node also runs one consumer of the mixing stream "
+        "(dedicated `tyndau worker` processes add capacity); false: it only queues jobs.",
+    )
+    mix_job_lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="A job its worker has not renewed for this long (the worker died) "
+        "is taken by another worker; renewed every sixth of it while working.",
+    )
+
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Addresses or networks of reverse proxies whose X-Forwarded-For is "
