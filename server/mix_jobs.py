@@ -94,8 +94,11 @@ class MixJobs:
         self.redis = redis
 
     async def submit(self, hearing_id: str) -> bool:
-        """Queue ``hearing_id``; False when it is queued already. Raises ``RedisError``."""
-        await ensure_group(self.redis)
+        """Queue ``hearing_id``; False when it is queued already. Raises ``RedisError``.
+
+        The group is the workers' to make: made at ``0``, it delivers what was
+        added before it.
+        """
         entry = await self.redis.eval(
             _SUBMIT,
             2,
@@ -139,6 +142,7 @@ class MixWorker:
         self.renew_seconds = max(0.2, lease_seconds / 6)
         self.done = 0
         self._task: asyncio.Task[None] | None = None
+        self._group_ready = False
 
     # -- in a node: one consumer beside the server -------------------------------
 
@@ -163,6 +167,8 @@ class MixWorker:
             try:
                 job = await self._next()
             except RedisError as exc:
+                if "NOGROUP" in str(exc):
+                    self._group_ready = False  # Redis came back empty: make it again
                 log.warning("mix_worker_redis_failed", consumer=self.consumer, error=str(exc))
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
@@ -181,7 +187,9 @@ class MixWorker:
 
     async def _next(self) -> _Job | None:
         """An entry whose worker died (idle past the lease), else a new one (waits a second)."""
-        await ensure_group(self.redis)
+        if not self._group_ready:
+            await ensure_group(self.redis)
+            self._group_ready = True
         claimed = await self.redis.xautoclaim(
             STREAM, GROUP, self.consumer, self.lease_ms, start_id="0-0", count=1
         )
@@ -230,11 +238,13 @@ class MixWorker:
                 attempt=job.attempt,
                 error=str(exc),
             )
+            self.pipeline.done[job.hearing] = f"failed: {exc}"
             if job.attempt >= MAX_ATTEMPTS:
                 return await self._dead(job, str(exc))
             await self._retry(job)
             return "failed"
         await self._finish(job)
+        self.pipeline.done[job.hearing] = folder
         self.done += 1
         log.info("mix_job_done", hearing=job.hearing, folder=folder, consumer=self.consumer)
         return "done"

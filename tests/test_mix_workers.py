@@ -277,3 +277,29 @@ def test_a_job_that_fails_three_times_is_set_aside_and_its_capture_stays(
     assert letter["hearing"] == hearing and letter["attempts"] == "3"
     assert "capture_invalid" in letter["error"] or "mixing" in letter["error"]
     assert index.exists() and not cluster.archives(hearing)
+
+
+async def test_a_node_queues_on_the_stream_and_its_own_consumer_archives(
+    tmp_path: Path, redis_url: str
+) -> None:
+    from support.running import running_server
+    from support.waiting import wait_until
+
+    hearing = "mix-node"
+    cluster = Cluster(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'tyndau.db'}", redis_url)
+    await cluster.closed_hearing(hearing, 4.0)
+    settings = cluster.settings.model_copy(
+        update={"node_id": "node-1", "ice_host_addresses": ["127.0.0.1"]}
+    )
+    # At its start the node finds the closed hearing's capture and queues it on the stream.
+    async with running_server(settings) as server:
+        await wait_until(lambda: hearing in server.ctx.archiving.done, JOB_TIMEOUT, "the job")
+        assert not server.ctx.archiving.done[hearing].startswith("failed")
+        redis = connect(redis_url)
+        try:
+            consumers = await redis.xinfo_consumers(STREAM, GROUP)
+        finally:
+            await redis.aclose()
+    assert [c["name"] for c in consumers] in (["node-1"], [b"node-1"])
+    assert len(cluster.archives(hearing)) == 1
+    assert await _stream_state(redis_url) == (0, 0, 0)
