@@ -8,6 +8,7 @@ certificate, in front of two real Tyndau nodes on loopback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import ipaddress
@@ -17,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import kubernetes_validate
 import pytest
 import socketio
@@ -34,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import AliasChoices
 from support.ports import free_port
+from support.postgres import PostgresServer
 from support.running import HEARING_B, RunningServer, running_server
 
 from server.settings import Settings
@@ -309,6 +313,66 @@ def test_systemd_units_are_understood(tmp_path: Path) -> None:
     assert len(units) >= 4
 
 
+def test_entrypoint_init_migrates_and_makes_the_keys_once(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    """``entrypoint.sh init`` against a real PostgreSQL whose password is only in a file
+    (PGPASSWORD_FILE, as compose and Kubernetes give it): schema migrated, one token
+    key and one archive key made; a second run changes nothing."""
+    url = postgres_server.url(postgres_server.create_database())
+    without_password = url.replace(f":{postgres_server.password}@", "@")
+    assert without_password != url
+    password_file = tmp_path / "postgres-password"
+    password_file.write_text(postgres_server.password)
+    data_dir = tmp_path / "data"
+    venv_bin = Path(sys.executable).parent
+    env = {
+        "PATH": f"{venv_bin}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "TYNDAU_DATA_DIR": str(data_dir),
+        "TYNDAU_DATABASE_URL": without_password,
+        "PGPASSWORD_FILE": str(password_file),
+        "TYNDAU_LOG_LEVEL": "warning",
+    }
+    keys: list[set[str]] = []
+    for _ in range(2):
+        result = subprocess.run(
+            ["sh", str(DEPLOY / "entrypoint.sh"), "init"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        keys.append({p.name for p in (data_dir / "keys").glob("*.pem")})
+    assert keys[0] == keys[1], "a second init made new keys"
+    assert len([k for k in keys[0] if k.startswith("archive-")]) == 1
+    assert len([k for k in keys[0] if not k.startswith("archive-")]) == 1
+    assert not (data_dir / "tyndau.db").exists(), "init used SQLite, not the database URL"
+    tables = postgres_server_tables(postgres_server, without_password.rsplit("/", 1)[1])
+    assert "alembic_version" in tables
+
+
+def postgres_server_tables(server: PostgresServer, database: str) -> set[str]:
+    async def names() -> set[str]:
+        connection = await asyncpg.connect(
+            host=server.host,
+            port=server.port,
+            user="tyndau",
+            password=server.password,
+            database=database,
+        )
+        try:
+            rows = await connection.fetch("SELECT tablename FROM pg_tables")
+        finally:
+            await connection.close()
+        return {row["tablename"] for row in rows}
+
+    return asyncio.run(names())
+
+
 # -- nginx -----------------------------------------------------------------------
 
 
@@ -477,24 +541,8 @@ async def kid_of(session: aiohttp.ClientSession, url: str) -> set[str]:
 
 async def socketio_outcome(origin: str, path: str, token: str) -> str:
     """Connect over WebSocket through ``path``: "connected" or the refusal's code."""
-    client = socketio.AsyncClient(reconnection=False, ssl_verify=False)
-    refused: list[Any] = []
-    client.on("connect_error", refused.append, namespace=NAMESPACE)
-    try:
-        await client.connect(
-            origin,
-            socketio_path=path,
-            namespaces=[NAMESPACE],
-            transports=["websocket"],
-            auth={"token": token},
-            wait_timeout=10,
-        )
-    except socketio.exceptions.ConnectionError:
-        assert refused, "refused without a reason"
-        return str(refused[0]["data"]["code"])
-    finally:
-        await client.disconnect()
-    return "connected"
+    refused = await refusal(origin, path, token)
+    return "connected" if refused is None else str(refused["code"])
 
 
 async def test_nginx_routes_node_paths_to_that_node(tmp_path: Path) -> None:
@@ -503,17 +551,9 @@ async def test_nginx_routes_node_paths_to_that_node(tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
         a = await stack.enter_async_context(running_server(node_settings(tmp_path / "a")))
         b = await stack.enter_async_context(running_server(node_settings(tmp_path / "b")))
-        https, http = free_port(), free_port()
-        site = render(
-            CLUSTER_CONF.read_text(),
-            {
-                **common_replacements(tmp_path),
-                "127.0.0.1:8081": a.url.removeprefix("http://"),
-                "127.0.0.1:8082": b.url.removeprefix("http://"),
-                "listen 443 ssl": f"listen 127.0.0.1:{https} ssl",
-                "listen 80;": f"listen 127.0.0.1:{http};",
-            },
-        )
+        https = free_port()
+        ports = {"tyndau-1": int(a.url.rsplit(":", 1)[1]), "tyndau-2": int(b.url.rsplit(":", 1)[1])}
+        site = cluster_site(tmp_path, https, ports)
         main = nginx_prefix(tmp_path, site)
         stack.enter_context(running_nginx(main, https))
         origin = f"https://127.0.0.1:{https}"
@@ -551,6 +591,41 @@ async def check_routes(origin: str, a: RunningServer, b: RunningServer) -> None:
     assert await socketio_outcome(origin, path, a.token("ab", hearing=HEARING_B)) == "token_invalid"
     path = "/node/tyndau-1/socket.io"
     assert await socketio_outcome(origin, path, a.token("aa", hearing=HEARING_B)) == "connected"
+
+
+async def refusal(origin: str, path: str, token: str) -> dict[str, Any] | None:
+    """Connect through ``path``: None when connected, else the refusal's data."""
+    client = socketio.AsyncClient(reconnection=False, ssl_verify=False)
+    refused: list[Any] = []
+    client.on("connect_error", refused.append, namespace=NAMESPACE)
+    try:
+        await client.connect(
+            origin,
+            socketio_path=path,
+            namespaces=[NAMESPACE],
+            transports=["websocket"],
+            auth={"token": token},
+            wait_timeout=10,
+        )
+    except socketio.exceptions.ConnectionError:
+        assert refused, "refused without a reason"
+        return dict(refused[0]["data"])
+    finally:
+        await client.disconnect()
+    return None
+
+
+def cluster_site(tmp_path: Path, https: int, ports: dict[str, int]) -> str:
+    return render(
+        CLUSTER_CONF.read_text(),
+        {
+            **common_replacements(tmp_path),
+            "127.0.0.1:8081": f"127.0.0.1:{ports['tyndau-1']}",
+            "127.0.0.1:8082": f"127.0.0.1:{ports['tyndau-2']}",
+            "listen 443 ssl": f"listen 127.0.0.1:{https} ssl",
+            "listen 80;": f"listen 127.0.0.1:{free_port()};",
+        },
+    )
 
 
 def test_compose_config_renders(tmp_path: Path) -> None:
