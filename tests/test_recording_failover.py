@@ -156,3 +156,69 @@ async def _node_b_takes_over(
         return folder, duration, offsets
     finally:
         await ctx.stop()
+
+
+def test_a_gap_keeps_the_span_going_and_is_listed_once() -> None:
+    """A failover after the failed node wrote ``paused`` (it stopped): still one span."""
+    from recorder.manifest import gaps
+    from recorder.spans import Marker, build_timeline
+
+    markers = [
+        Marker(1, "started", 100.0),
+        Marker(2, "paused", 105.0),
+        Marker(3, "gap", 108.0, since=105.0),
+        Marker(4, "resumed", 108.0),
+        Marker(5, "stopped", 112.0),
+    ]
+    timeline = build_timeline(markers, [(100.0, 104.9), (108.2, 111.9)])
+    assert timeline.duration == pytest.approx(12.0)
+    assert timeline.mix_time(106.5) == pytest.approx(6.5)  # in the gap: a placeholder
+    assert timeline.mix_time(110.0) == pytest.approx(10.0)
+    lines = [
+        {"seq": 1, "marker": "started", "at": "t0"},
+        {"seq": 2, "marker": "paused", "at": "t5", "reason": "moved"},
+        {"seq": 3, "marker": "gap", "at": "t8", "from": "t5", "to": "t8",
+         "reason": "node_failed", "node": "a"},
+        {"seq": 4, "marker": "resumed", "at": "t8", "reason": "failover"},
+        {"seq": 5, "marker": "paused", "at": "t9"},
+        {"seq": 6, "marker": "resumed", "at": "t10"},
+    ]  # fmt: skip
+    assert gaps(lines) == [
+        {"reason": "node_failed", "from": "t5", "to": "t8", "after_seq": 3, "node": "a"},
+        {"reason": "paused", "from": "t9", "after_seq": 5, "to": "t10"},
+    ]
+
+
+async def test_a_released_hearing_pauses_and_a_take_over_continues_its_chain(
+    tmp_path: Path,
+) -> None:
+    from support.running import HEARING_A, running_server
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        ice_host_addresses=["127.0.0.1"],
+        log_format="console",
+        log_level="warning",
+        archive_on_close=False,
+    )
+    async with running_server(settings) as server:
+        recorder = server.ctx.recorder
+        await recorder.take_over(HEARING_A, datetime.now(UTC), None, None)  # in session already
+        index = settings.effective_recordings_dir / HEARING_A / "segments.jsonl"
+        await recorder.release(HEARING_A)  # another node serves it now
+        released_at = datetime.now(UTC)
+        await recorder.take_over(HEARING_A, released_at, "node-x", None)
+        await wait_until(lambda: b'"failover"' in index.read_bytes(), 10, "the take-over")
+    records = [json.loads(line) for line in index.read_bytes().splitlines()]
+    kinds = [(r["marker"], r.get("reason")) for r in records]
+    assert kinds == [
+        ("gap", "node_failed"),
+        ("resumed", "failover"),
+        ("paused", "moved"),
+        ("gap", "node_failed"),
+        ("resumed", "failover"),
+        ("paused", "shutdown"),  # the server stopped
+    ]
+    gap = records[3]
+    assert gap["from"] == records[2]["at"]  # no heartbeat known: the last line's time
+    assert gap["to"] == released_at.isoformat(timespec="milliseconds") and gap["node"] == "node-x"
