@@ -33,6 +33,7 @@ from aiortc.utils import uint16_add
 from server.sfu import aiortc_internals
 from server.sfu.counters import MediaCounters
 from server.sfu.payload import keyframe_start
+from server.sfu.rtpheader import HeaderTemplate
 
 # Video packets kept for retransmission: ~3 s of 640x480 video (~80 packets/s),
 # far longer than any NACK round trip. Audio keeps none: Opus is not NACKed.
@@ -119,6 +120,7 @@ class Downstream:
         self._rtx_payload_type: int | None = None
         self._mid: str | None = None
         self._extensions = HeaderExtensionsMap()
+        self._header: HeaderTemplate | None = None
         self._seq_offset: int | None = None
         self._ts_offset = random.getrandbits(32)
         self._rtx_seq = random.getrandbits(16)
@@ -177,6 +179,9 @@ class Downstream:
                 self._rtx_payload_type = candidate.payloadType
         self._mid = parameters.muxId
         self._extensions.configure(parameters)
+        self._header = HeaderTemplate(
+            payload_type=codec.payloadType, ssrc=self.sender._ssrc, parameters=parameters
+        )
         if self.is_video:
             self._request_keyframe()
 
@@ -225,9 +230,16 @@ class Downstream:
         self._counters.plis_received += 1
         self._request_keyframe()
 
-    async def forward(self, packet: RtpPacket) -> None:
-        """Send ``packet`` (the publisher's, with RTX already unwrapped) to this subscriber."""
-        if self._payload_type is None or self.closed or self.paused:
+    def forward(self, packet: RtpPacket, now_ntp: int | None = None) -> None:
+        """Send ``packet`` (the publisher's, with RTX already unwrapped) to this subscriber.
+
+        Never waits: the header is packed from this stream's template, the
+        payload appended as it came, and the result encrypted and handed to the
+        socket (:func:`aiortc_internals.send_rtp_now`). ``now_ntp`` is the send
+        time (NTP 32.32), read once for all copies of one incoming packet.
+        """
+        header = self._header
+        if header is None or self.closed or self.paused:
             return
         if self._seq_offset is None or self._resync:
             if self.is_video and not keyframe_start(self.mime_type, packet.payload):
@@ -240,37 +252,32 @@ class Downstream:
             )
             self._seq_offset = (start - packet.sequence_number) & 0xFFFF
             self._resync = False
-        out = RtpPacket(
-            payload_type=self._payload_type,
-            marker=packet.marker,
-            sequence_number=(packet.sequence_number + self._seq_offset) & 0xFFFF,
-            timestamp=(packet.timestamp + self._ts_offset) & 0xFFFFFFFF,
-            ssrc=self.sender._ssrc,
-            payload=packet.payload,
-        )
-        self._count_gaps(out.sequence_number)
-        out.extensions.mid = self._mid
-        now_ntp = ntp_now()  # once per packet: abs-send-time and the sender report's clock
-        out.extensions.abs_send_time = (now_ntp >> 14) & 0x00FFFFFF
-        if packet.extensions.audio_level is not None:
-            out.extensions.audio_level = packet.extensions.audio_level
+        if now_ntp is None:
+            now_ntp = ntp_now()
+        sequence_number = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        payload = packet.payload
+        self._count_gaps(sequence_number)
         if self._history is not None:
-            self._history[out.sequence_number % HISTORY_SIZE] = (
-                out.sequence_number,
-                out.timestamp,
-                out.marker,
-                out.payload,
+            self._history[sequence_number % HISTORY_SIZE] = (
+                sequence_number,
+                timestamp,
+                packet.marker,
+                payload,
             )
-        data = out.serialize(self._extensions)
-        try:
-            await self.sender.transport._send_rtp(data)
-        except ConnectionError:
-            return
-        aiortc_internals.record_sent_packet(
-            self.sender, now_ntp, out.timestamp, len(packet.payload)
+        data = header.pack(
+            sequence_number,
+            timestamp,
+            packet.marker,
+            (now_ntp >> 14) & 0x00FFFFFF,
+            packet.extensions.audio_level,
         )
-        self._counters.packets_forwarded += 1
-        self._counters.bytes_forwarded += len(data)
+        if not aiortc_internals.send_rtp_now(self.sender.transport, data + payload):
+            return
+        aiortc_internals.record_sent_packet(self.sender, now_ntp, timestamp, len(payload))
+        counters = self._counters
+        counters.packets_forwarded += 1
+        counters.bytes_forwarded += len(data) + len(payload)
 
     def resync(self) -> None:
         """Media was held back: go on from the next packet (from a keyframe for video)."""

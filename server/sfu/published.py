@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import structlog
 from aiortc import RTCRtpReceiver
@@ -21,7 +23,7 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci, 
 
 from server.sfu import aiortc_internals
 from server.sfu.counters import MediaCounters
-from server.sfu.downstream import Downstream
+from server.sfu.downstream import Downstream, ntp_now
 from server.sfu.keyframes import KeyframeRequester, ignore_connection_errors
 from server.sfu.speaker import VoiceActivity
 from server.sfu.taps import TrackTap
@@ -91,6 +93,8 @@ class PublishedTrack:
                 if encoding.rtx:
                     self._rtx_to_media_ssrc[encoding.rtx.ssrc] = encoding.ssrc
             await original_receive(parameters)
+            # From now on packets come straight from the socket's callback, not a queue.
+            aiortc_internals.receive_rtp_synchronously(receiver, self.on_rtp)
 
         receiver.receive = receive  # type: ignore[method-assign]
         receiver._handle_rtp_packet = self._on_rtp  # type: ignore[method-assign]
@@ -126,12 +130,23 @@ class PublishedTrack:
         await self.receiver._send_rtcp_pli(self._media_ssrc)
 
     async def _on_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        """aiortc's receive path (its queue and task), until the direct one is installed."""
+        self.on_rtp(packet, arrival_time_ms)
+
+    def on_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        """One packet from the publisher: count, repair, forward. Never waits.
+
+        Called from the ICE connection's datagram callback
+        (:func:`aiortc_internals.receive_rtp_synchronously`); feedback to the
+        publisher (NACK, REMB) goes out in a task of its own.
+        """
         codec = self._codecs.get(packet.payload_type)
         if codec is None or self.closed:
             return
-        self._counters.packets_received += 1
-        self._counters.bytes_received += len(packet.payload)
-        await self._account(packet, codec, arrival_time_ms)
+        counters = self._counters
+        counters.packets_received += 1
+        counters.bytes_received += len(packet.payload)
+        self._account(packet, codec, arrival_time_ms)
         if packet.payload_type in self._rtx_payload_types:
             media_ssrc = self._rtx_to_media_ssrc.get(packet.ssrc)
             apt = codec.parameters.get("apt")
@@ -141,18 +156,28 @@ class PublishedTrack:
         else:
             self._media_ssrc = packet.ssrc
         if self._nacks is not None and self._nacks.add(packet):
-            self._counters.nacks_sent += 1
-            await self.receiver._send_rtcp_nack(packet.ssrc, sorted(self._nacks.missing))
+            counters.nacks_sent += 1
+            self._background(
+                self.receiver._send_rtcp_nack(packet.ssrc, sorted(self._nacks.missing))
+            )
         self.packets += 1
         if self.suppressed:
             return
         level = packet.extensions.audio_level
-        if self.voice is not None and level is not None:
+        if level is not None and self.voice is not None:
             self.voice.heard(level[1], time.monotonic())
-        for tap in self.taps:  # no await inside: the list cannot change under us
+        for tap in self.taps:
             tap.rtp(packet, arrival_time_ms)
-        for downstream in list(self.downstreams.values()):
-            await downstream.forward(packet)
+        if self.downstreams:
+            now_ntp = ntp_now()  # one clock reading for every copy of this packet
+            # Nothing here awaits, so the dict cannot change while it is walked.
+            for downstream in self.downstreams.values():
+                downstream.forward(packet, now_ntp)
+
+    @staticmethod
+    def _background(feedback: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(feedback)
+        task.add_done_callback(ignore_connection_errors)
 
     def _on_sender_report(self, ssrc: int, rtp_timestamp: int, ntp_timestamp: int) -> None:
         # Reports about the RTX stream use its own SSRC; only the media's map RTP time.
@@ -163,9 +188,7 @@ class PublishedTrack:
         for tap in self.taps:
             tap.sender_report(rtp_timestamp, ntp_timestamp)
 
-    async def _account(
-        self, packet: RtpPacket, codec: RTCRtpCodecParameters, arrival_ms: int
-    ) -> None:
+    def _account(self, packet: RtpPacket, codec: RTCRtpCodecParameters, arrival_ms: int) -> None:
         """Feed receiver reports (loss, jitter) and the REMB bandwidth estimate."""
         streams = aiortc_internals.receiver_stream_statistics(self.receiver)
         stats = streams.get(packet.ssrc)
@@ -181,7 +204,7 @@ class PublishedTrack:
             )
             if remb is not None:
                 self._own_estimate = remb[0]
-                await self._send_remb()
+                self._background(self._send_remb())
 
     def subscriber_limit(self) -> int | None:
         """The lowest recent estimate of this track's subscribers (bps), not below the floor."""
@@ -229,6 +252,7 @@ class PublishedTrack:
 
     async def close(self) -> None:
         self.closed = True
+        aiortc_internals.stop_receiving_synchronously(self.receiver)
         self.taps.clear()
         self._keyframes.close()
         downstreams = list(self.downstreams.values())
