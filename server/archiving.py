@@ -178,6 +178,9 @@ class ArchivingPipeline:
             raise ArchivingFailed(f"{exc.code}: {exc}") from exc
         finally:
             await asyncio.to_thread(shutil.rmtree, outbox, True)
+        # A dead worker's scratch files for this hearing (one hearing, one worker at a time).
+        for stale in (self.recordings_dir / OUTBOX).glob(f"{capture.name}.*"):
+            await asyncio.to_thread(shutil.rmtree, stale, True)
         log.info("archiving_done", hearing=hearing_id, folder=folder)
         return folder
 

@@ -181,7 +181,7 @@ def _wait_for_mixing(recordings: Path, timeout: float) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for partial in recordings.glob(".outbox/*/mixed.mp4.partial"):
-            if partial.stat().st_size > 200_000:
+            if partial.stat().st_size > 6_000_000:  # about a third of it
                 return partial
         time.sleep(0.2)
     raise AssertionError("the first worker never got far into the mix")
@@ -207,6 +207,7 @@ def test_a_worker_killed_mid_mix_leaves_its_job_to_another(cluster: Cluster) -> 
     assert first.returncode == -signal.SIGKILL
     assert not cluster.archives(hearing)
     assert partial.exists()  # its scratch file, never sealed
+    partial_size = partial.stat().st_size
 
     second = cluster.worker("second", once=True)
     assert second.wait(timeout=JOB_TIMEOUT) == 0, cluster.log("second")[-5:]
@@ -216,9 +217,12 @@ def test_a_worker_killed_mid_mix_leaves_its_job_to_another(cluster: Cluster) -> 
     assert len(cluster.archives(hearing)) == 1
     assert asyncio.run(cluster.catalogue_entries(hearing)) == 1
     assert not (cluster.recordings / hearing).exists()  # released after it verified
+    assert not partial.parent.exists()  # the dead worker's scratch files are cleared
     assert asyncio.run(_stream_state(cluster.env["TYNDAU_REDIS_URL"])) == (0, 0, 0)
     checked = cluster.verify(hearing)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    [manifest] = cluster.archives(hearing)
+    assert json.loads(manifest.read_text())["files"]["mixed.mp4"]["size"] > partial_size
 
 
 def test_two_workers_handed_the_same_hearing_make_one_archive(cluster: Cluster) -> None:
