@@ -143,6 +143,8 @@ class MixWorker:
         self.done = 0
         self._task: asyncio.Task[None] | None = None
         self._group_ready = False
+        # XAUTOCLAIM looks at a few pending entries per call: go on from where it stopped.
+        self._claim_from = "0-0"
 
     # -- in a node: one consumer beside the server -------------------------------
 
@@ -191,8 +193,9 @@ class MixWorker:
             await ensure_group(self.redis)
             self._group_ready = True
         claimed = await self.redis.xautoclaim(
-            STREAM, GROUP, self.consumer, self.lease_ms, start_id="0-0", count=1
+            STREAM, GROUP, self.consumer, self.lease_ms, start_id=self._claim_from, count=1
         )
+        self._claim_from = _text(claimed[0]) if claimed else "0-0"
         messages = claimed[1] if claimed else []
         if messages:
             entry, fields = messages[0]
