@@ -178,6 +178,12 @@ class Recorder:
                         capture.stop(at)
                     # A failed capture is archived too: what it wrote is kept.
                     self._spawn(self._finished(hearing.id, capture))
+                else:
+                    # Captured before, but not by this process (closed in a recess after
+                    # a restart, or on another node than the one that recorded it).
+                    directory = capture_directory(self.recordings_dir, hearing.id)
+                    if directory.is_dir():
+                        self._spawn(self._tell_finished(hearing.id, directory))
         except Exception:  # the hearing's state changes whatever the recorder does
             log.exception("recorder_state_change_failed", hearing=hearing.id, act=str(act))
 
@@ -220,9 +226,12 @@ class Recorder:
 
     async def _finished(self, hearing_id: str, capture: HearingCapture) -> None:
         await capture.closed()
+        await self._tell_finished(hearing_id, capture.directory)
+
+    async def _tell_finished(self, hearing_id: str, directory: Path) -> None:
         for listener in list(self.finished_listeners):
             try:
-                await listener(hearing_id, capture.directory)
+                await listener(hearing_id, directory)
             except Exception:
                 log.exception("capture_finished_listener_failed", hearing=hearing_id)
 

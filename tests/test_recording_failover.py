@@ -220,3 +220,40 @@ async def test_a_released_hearing_pauses_and_a_take_over_continues_its_chain(
     gap = records[3]
     assert gap["from"] == records[2]["at"]  # no heartbeat known: the last line's time
     assert gap["to"] == released_at.isoformat(timespec="milliseconds") and gap["node"] == "node-x"
+
+
+async def test_a_hearing_closed_where_it_was_not_captured_is_still_archived(
+    tmp_path: Path,
+) -> None:
+    """Closed by a process that holds no capture of it (in a recess after a restart, or on
+    another node than the one that recorded it): the capture on disk is handed on."""
+    from support.running import running_server
+
+    from server.hearings import Hearing
+
+    hearing = "closed-elsewhere"
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        ice_host_addresses=["127.0.0.1"],
+        log_format="console",
+        log_level="warning",
+        archive_on_close=False,
+    )
+    async with running_server(settings) as server:
+        await server.ctx.hearings.save(
+            Hearing(id=hearing, case_number="7599-26-00-1/0111", title="Үзіліс")
+        )
+        for act in (StateAct.OPEN, StateAct.START, StateAct.RECESS):
+            await server.ctx.hearings.change_state(hearing, act)
+        index = settings.effective_recordings_dir / hearing / "segments.jsonl"
+        await wait_until(lambda: index.exists() and b'"paused"' in index.read_bytes(), 10, "recess")
+    told: list[str] = []
+    async with running_server(settings) as server:
+        assert hearing not in server.ctx.recorder.captures
+
+        async def finished(hearing_id: str, directory: Path) -> None:
+            told.append(hearing_id)
+
+        server.ctx.recorder.finished_listeners.append(finished)
+        await server.ctx.hearings.change_state(hearing, StateAct.CLOSE)
+        await wait_until(lambda: told == [hearing], 10, "the capture handed on")
