@@ -49,6 +49,7 @@ from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from pylibsrtp import Policy, Session
 
+from server.sfu import ice
 from server.sfu.counters import MediaCounters
 from server.sfu.downstream import Downstream, ForwardedTrack
 from server.sfu.published import PublishedTrack
@@ -67,18 +68,20 @@ def session(direction: int) -> Session:
     )
 
 
-async def connect(dtls, sink: tuple[str, int]) -> None:  # type: ignore[no-untyped-def]
-    """Make ``dtls`` (an RTCDtlsTransport) look connected, over a real UDP socket."""
+async def connect(dtls, sink: tuple[str, int]) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    """Make ``dtls`` (an RTCDtlsTransport) look connected, over a real UDP socket (its address)."""
     connection = dtls.transport._connection
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_datagram_endpoint(
         lambda: StunProtocol(connection), local_addr=("127.0.0.1", 0)
     )
+    protocol.local_candidate = SimpleNamespace(component=1)
     connection._nominated[1] = SimpleNamespace(protocol=protocol, remote_addr=sink)
     dtls._rx_srtp = session(Policy.SSRC_ANY_INBOUND)
     dtls._tx_srtp = session(Policy.SSRC_ANY_OUTBOUND)
     dtls._RTCDtlsTransport__handshake_done = True
     dtls._set_state(State.CONNECTED)
+    return protocol.transport.get_extra_info("sockname")
 
 
 def extensions(*uris: str) -> list[RTCRtpHeaderExtensionParameters]:
@@ -95,7 +98,7 @@ async def track(kind: str, subscribers: int, sink: tuple[str, int], counters: Me
     )
     ssrc = 1111 if kind == "video" else 2222
     receiver._track = RemoteStreamTrack(kind=kind)  # setRemoteDescription would make it
-    await connect(receiver.transport, sink)
+    address = await connect(receiver.transport, sink)
     # what RTCDtlsTransport.start() runs after the handshake: its receive loop
     receive_loop = asyncio.ensure_future(receiver.transport._RTCDtlsTransport__run())
     await receiver.receive(
@@ -124,7 +127,7 @@ async def track(kind: str, subscribers: int, sink: tuple[str, int], counters: Me
         pcs.append(pc)
     ext_map = HeaderExtensionsMap()
     ext_map.configure(RTCRtpReceiveParameters(headerExtensions=exts))
-    return publish, receiver.transport, ssrc, codec, ext_map, pcs, receive_loop
+    return publish, receiver.transport, ssrc, codec, ext_map, pcs, receive_loop, address
 
 
 def packets(count: int, ssrc_video: int, ssrc_audio: int, maps) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
@@ -160,7 +163,8 @@ def packets(count: int, ssrc_video: int, ssrc_audio: int, maps) -> list[tuple[st
     return out
 
 
-async def run(count: int, subscribers: int) -> None:
+async def run(count: int, subscribers: int, through_socket: bool) -> None:
+    ice.harden_stun_parsing()  # as the server does
     sink_socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink_socket.bind(("127.0.0.1", 0))
     sink = sink_socket.getsockname()
@@ -173,14 +177,18 @@ async def run(count: int, subscribers: int) -> None:
         (video if kind == "video" else audio, sender.protect(data)) for kind, data in stream
     ]
     connections = {id(t): t[1].transport._connection for t in (video, audio)}
+    publisher = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     gc.collect()
     gc.freeze()
     await asyncio.sleep(0.1)
     started_cpu, started = time.process_time(), time.perf_counter()
     for t, data in protected:
         before = counters.packets_received
-        connections[id(t)].data_received(data, 1)
-        for _ in range(100):  # until handled (the queue path takes a turn of the loop)
+        if through_socket:  # the event loop's poll and recvfrom included
+            publisher.sendto(data, t[7])
+        else:
+            connections[id(t)].data_received(data, 1)
+        for _ in range(1000):  # until handled (the queue path takes a turn of the loop)
             if counters.packets_received != before:
                 break
             await asyncio.sleep(0)
@@ -200,6 +208,7 @@ async def run(count: int, subscribers: int) -> None:
         for pc in t[5]:
             await pc.close()
     sink_socket.close()
+    publisher.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,12 +216,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packets", type=int, default=3000, help="publisher packets (video+audio)")
     parser.add_argument("--subscribers", type=int, default=3)
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    parser.add_argument(
+        "--socket",
+        action="store_true",
+        help="send the publisher's packets over UDP (the event loop's poll and read included) "
+        "instead of calling aioice's data_received",
+    )
     args = parser.parse_args(argv)
     if args.uvloop:
         import uvloop
 
         uvloop.install()
-    asyncio.run(run(args.packets, args.subscribers))
+    asyncio.run(run(args.packets, args.subscribers, args.socket))
     return 0
 
 

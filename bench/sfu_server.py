@@ -32,6 +32,7 @@ from aiohttp import web
 from server.app import create_app
 from server.auth.tokens import Grants
 from server.context import ServerContext
+from server.eventloop import new_event_loop
 from server.hearings import Hearing
 from server.logging_config import configure_logging
 from server.procedure.states import HearingState
@@ -140,8 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rooms", type=int, required=True)
     parser.add_argument("--participants", type=int, required=True)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="tyndau-bench-") as tmp:
-        asyncio.run(serve(args.port, args.rooms, args.participants, Path(tmp) / "data"))
+    # The server's own choice (TYNDAU_EVENT_LOOP, default uvloop), as `tyndau serve` makes it.
+    kind = Settings().event_loop
+    with (
+        tempfile.TemporaryDirectory(prefix="tyndau-bench-") as tmp,
+        asyncio.Runner(loop_factory=lambda: new_event_loop(kind)) as runner,
+    ):
+        runner.run(serve(args.port, args.rooms, args.participants, Path(tmp) / "data"))
     return 0
 
 

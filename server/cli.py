@@ -20,6 +20,7 @@ from server.context import ServerContext
 from server.demo import create_demo_hearing
 from server.directory import StaffRole
 from server.errors import CodedError
+from server.eventloop import new_event_loop
 from server.logging_config import configure_logging
 from server.settings import Settings
 
@@ -46,6 +47,8 @@ def serve(args: argparse.Namespace) -> int:
         # After the context's start-up: the demo hearing is written to the database.
         app.on_startup.append(lambda _app: _print_demo_links(ctx))
     log.info("listening", host=settings.host, port=settings.port, demo=settings.demo)
+    loop = new_event_loop(settings.event_loop)
+    asyncio.set_event_loop(loop)
     web.run_app(
         app,
         host=settings.host,
@@ -53,6 +56,7 @@ def serve(args: argparse.Namespace) -> int:
         shutdown_timeout=settings.shutdown_timeout_seconds,
         print=None,
         access_log=None,
+        loop=loop,
     )
     return 0
 

@@ -191,6 +191,11 @@ class Settings(BaseSettings):
 
     demo: bool = False
     shutdown_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="The server's event loop: uvloop (less CPU per forwarded packet) or "
+        "asyncio's own.",
+    )
 
     @field_validator(
         "ice_host_addresses",

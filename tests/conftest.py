@@ -7,6 +7,8 @@ fresh, empty database. One throwaway PostgreSQL server serves the whole session.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -19,6 +21,17 @@ from support.running import RunningServer, running_server
 from server.settings import Settings
 
 ServerT = TypeVar("ServerT", bound="_Stoppable")
+
+
+if os.environ.get("TYNDAU_TEST_EVENT_LOOP") == "uvloop":
+
+    @pytest.fixture(scope="session")
+    def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+        """``TYNDAU_TEST_EVENT_LOOP=uvloop``: every test on uvloop, the server's default loop
+        (pytest-asyncio calls this override deprecated; it is only defined on request)."""
+        import uvloop
+
+        return uvloop.EventLoopPolicy()
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
