@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Callable
+from typing import Any
 
 import aioice.ice
 import aioice.stun
@@ -36,9 +37,26 @@ def _parse_stun_strictly(data: bytes) -> aioice.stun.Message:
         raise ValueError("malformed STUN message") from exc
 
 
+_original_datagram_received = aioice.ice.StunProtocol.datagram_received
+
+
+def _datagram_received(self: aioice.ice.StunProtocol, data: bytes, addr: tuple[Any, ...]) -> None:
+    """aioice's datagram callback, with media (RTP/RTCP) passed on without a STUN parse.
+
+    STUN's first two bits are 0 and RTP's are 10, so a packet with either of the
+    top bits set cannot be STUN: aioice would parse it, raise and catch
+    ``ValueError`` and then pass it on; at every media packet that costs.
+    """
+    if data and data[0] & 0xC0:
+        self.receiver.data_received(data, self.local_candidate.component)
+        return
+    _original_datagram_received(self, data, addr)
+
+
 def harden_stun_parsing() -> None:
-    """Install the strict STUN check for every ICE connection of the process."""
+    """Install the strict STUN check (and the media shortcut) for every ICE connection."""
     aioice.stun.parse_message = _parse_stun_strictly
+    aioice.ice.StunProtocol.datagram_received = _datagram_received  # type: ignore[method-assign]
 
 
 def restrict_host_addresses(addresses: list[str]) -> None:
