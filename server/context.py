@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
@@ -24,13 +25,15 @@ from server.directory import CourtDirectory
 from server.eds import CrlStore, EdsVerifier
 from server.facilities import FacilityService
 from server.hearing_feed import HearingFeed
-from server.hearings import HearingRegistry
+from server.hearings import Hearing, HearingRegistry
 from server.invitations import InvitationService
 from server.mix_jobs import MixJobs, MixWorker
 from server.notify import LogNotifier, Notifier
+from server.placement import LocalPlacement, Placement
 from server.playback import PlaybackTokens
 from server.procedure.presence import PresenceRegistry
 from server.procedure.protocol import HearingProtocol
+from server.procedure.states import StateAct
 from server.recording_access import RecordingAccess
 from server.recordings import RecordingCatalog
 from server.redis_client import connect
@@ -68,6 +71,8 @@ class ServerContext:
     audit: AuditLog
     recorder: Recorder
     archiving: ArchivingPipeline
+    # Which node serves which hearing (several nodes; in-process: all of them, here).
+    placement: Placement | LocalPlacement
     # Several nodes (TYNDAU_REDIS_URL): revocations heard from, and told to, the others.
     revocation_feed: RevocationFeed | None = None
     # ... and the hearings and seats they write, read back into this node's memory.
@@ -75,6 +80,26 @@ class ServerContext:
     # ... and archiving jobs: queued on a shared stream, one consumer here (server/mix_jobs.py).
     mix_worker: MixWorker | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.placement.acquired_listeners.append(self._hearing_acquired)
+        self.placement.moved_listeners.append(self._hearing_moved)
+        self.hearings.state_listeners.append(self._hearing_state_changed)
+
+    async def _hearing_acquired(
+        self, hearing_id: str, previous: str | None, previous_seen_at: datetime | None
+    ) -> None:
+        """This node serves the hearing from now on: its state as stored, its recording on."""
+        await self.hearings.refresh(hearing_id)
+        await self.recorder.take_over(hearing_id, datetime.now(UTC), previous, previous_seen_at)
+
+    async def _hearing_moved(self, hearing_id: str, node: str) -> None:
+        """Another node serves it now (signaling closes its connections here)."""
+        await self.recorder.release(hearing_id)
+
+    async def _hearing_state_changed(self, hearing: Hearing, act: StateAct, at: datetime) -> None:
+        if act is StateAct.CLOSE:  # no node serves a closed hearing
+            await self.placement.release(hearing.id)
 
     async def start(self) -> None:
         """Bring up what needs the event loop: the database schema, CRL refreshes."""
@@ -85,7 +110,8 @@ class ServerContext:
         await self.hearings.load()
         if self.hearing_feed is not None:
             self.hearing_feed.start()
-        await self.recorder.start()
+        await self.placement.start()  # before the recorder: it resumes only our hearings
+        await self.recorder.start(owns=self.placement.owns)
         await self.archiving.start()
         if self.mix_worker is not None:
             self.mix_worker.start()
@@ -109,6 +135,8 @@ class ServerContext:
         if self.archiving.jobs is not None:
             await self.archiving.jobs.redis.aclose()
         await self.recorder.stop()  # closes open segments while the database is still there
+        # Out of the registry once our captures are closed: the others take our hearings now.
+        await self.placement.stop()
         await self.sfu.close()
         await self.archive.close()
         if self.revocation_feed is not None:
@@ -222,6 +250,7 @@ class ServerContext:
             audit=AuditLog(db),
             recorder=recorder,
             archiving=archiving,
+            placement=Placement(settings, sfu) if settings.redis_url else LocalPlacement(settings),
             revocation_feed=(
                 RevocationFeed(revocations, settings.redis_url) if settings.redis_url else None
             ),

@@ -2,11 +2,19 @@
 
 Used by the tests and the load benchmark, and usable by tools that need to
 join a hearing as a machine (a test peer, a recording bot).
+
+Several nodes (docs/several-nodes.md): ``base_url`` is the entry. A node that
+does not serve the hearing refuses with ``wrong_node`` and the URL of the one
+that does; the client connects there (at most ``MAX_REDIRECTS`` in a row), and
+goes back to the entry when that node cannot be reached. With ``rejoin`` a
+lost connection is made again the same way, joined, and the same tracks are
+published anew (the way the web client comes back after its node died).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,11 +28,15 @@ from aiortc import (
     RTCRtpCodecCapability,
     RTCSessionDescription,
 )
+from aiortc.contrib.media import MediaRelay
 
 from signaling.namespace import NAMESPACE
 
 # aiortc's default bundle policy strands later transceivers of one kind; see server/sfu/session.py
 _CONFIGURATION = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+MAX_REDIRECTS = 3
+REJOIN_DELAY_FIRST = 0.25
+REJOIN_DELAY_MAX = 2.0
 
 
 class SignalingRefused(Exception):
@@ -72,10 +84,70 @@ class HearingClient:
     help_updates: list[dict[str, Any]] = field(default_factory=list)
     speakers: list[dict[str, Any] | None] = field(default_factory=list)
     offers_answered: int = 0
+    # Several nodes: connect again on a lost connection (entry, redirect), join, publish.
+    rejoin: bool = False
+    url: str = ""  # where the connection is (or was last): the node serving the hearing
+    redirects: int = 0  # wrong_node refusals followed, over the client's life
+    rejoins: int = 0  # times it came back after a lost connection
     _offer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _refusal: dict[str, Any] | None = None
+    _bound: bool = False
+    _closing: bool = False
+    _tracks: tuple[MediaStreamTrack, ...] = ()
+    _rejoin_task: asyncio.Task[None] | None = None
+    _relay: MediaRelay = field(default_factory=MediaRelay)
+    _auth: dict[str, Any] | None = None
 
     async def connect(self, auth: dict[str, Any] | None = None) -> None:
-        """Connect and authenticate; raises ``socketio.exceptions.ConnectionError`` if refused."""
+        """Connect and authenticate, following ``wrong_node`` redirects.
+
+        Raises ``socketio.exceptions.ConnectionError`` if refused or unreachable,
+        :class:`SignalingRefused` (``redirect_loop``) after too many redirects.
+        """
+        self._auth = auth if auth is not None else {"token": self.token}
+        url = self.url or self.base_url
+        redirects = 0
+        fell_back = False
+        while True:
+            self._bind()
+            self._refusal = None
+            try:
+                await self.sio.connect(
+                    url,
+                    namespaces=[NAMESPACE],
+                    transports=["websocket"],
+                    auth=self._auth,
+                    wait_timeout=10,
+                )
+            except socketio.exceptions.ConnectionError:
+                refusal = self._refusal or {}
+                node_url = refusal.get("node_url")
+                if refusal.get("code") == "wrong_node" and isinstance(node_url, str):
+                    redirects += 1
+                    if redirects > MAX_REDIRECTS:
+                        raise SignalingRefused(
+                            "redirect_loop", f"redirected {MAX_REDIRECTS} times in a row"
+                        ) from None
+                    self.redirects += 1
+                    url = node_url.rstrip("/")
+                    continue
+                if not refusal and url != self.base_url and not fell_back:
+                    # The node did not answer (it died?): the entry places the hearing anew.
+                    fell_back = True
+                    redirects = 0
+                    url = self.base_url
+                    continue
+                raise
+            self.url = url
+            return
+
+    def _bind(self) -> None:
+        """Handlers on the current Socket.IO client (a new one after a lost connection)."""
+        if self._bound:
+            return
+        self._bound = True
+        self.sio.on("connect_error", self._on_connect_error, namespace=NAMESPACE)
+        self.sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         self.sio.on("subscribe_offer", self._on_subscribe_offer, namespace=NAMESPACE)
         self.sio.on("participant_joined", self._on_participant, namespace=NAMESPACE)
         self.sio.on("participant_updated", self._on_participant, namespace=NAMESPACE)
@@ -90,13 +162,53 @@ class HearingClient:
         self.sio.on("court_message", self._on_court_message, namespace=NAMESPACE)
         self.sio.on("help_update", self._on_help_update, namespace=NAMESPACE)
         self.sio.on("speaker", self._on_speaker, namespace=NAMESPACE)
-        await self.sio.connect(
-            self.base_url,
-            namespaces=[NAMESPACE],
-            transports=["websocket"],
-            auth=auth if auth is not None else {"token": self.token},
-            wait_timeout=10,
-        )
+
+    async def _on_connect_error(self, data: Any) -> None:
+        payload = data.get("data") if isinstance(data, dict) else None
+        self._refusal = payload if isinstance(payload, dict) else None
+
+    async def _on_disconnect(self, *_: Any) -> None:
+        if self.rejoin and not self._closing and self._rejoin_task is None:
+            self._rejoin_task = asyncio.ensure_future(self._come_back())
+
+    async def _come_back(self) -> None:
+        """The connection was lost: connect again (the hearing may be on another node now),
+        join, publish the same tracks; try until it works or the client is closed."""
+        delay = REJOIN_DELAY_FIRST
+        try:
+            await self._close_peers()
+            while not self._closing:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, REJOIN_DELAY_MAX)
+                self.sio = socketio.AsyncClient(reconnection=False)
+                self._bound = False
+                try:
+                    await self.connect(self._auth)
+                    await self.join()
+                    if self._tracks:
+                        await self.publish(*self._tracks)
+                except (socketio.exceptions.ConnectionError, SignalingRefused, TimeoutError):
+                    await self._drop_connection()
+                    continue
+                self.rejoins += 1
+                return
+        finally:
+            self._rejoin_task = None
+
+    async def _drop_connection(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect()
+        await self._close_peers()
+
+    async def _close_peers(self) -> None:
+        """Peer connections of a lost connection: the server has forgotten them."""
+        for pc in (self.publish_pc, self.subscribe_pc):
+            if pc is not None:
+                with contextlib.suppress(Exception):
+                    await pc.close()
+        self.publish_pc = self.subscribe_pc = None
+        self.remote.clear()
+        self.participants.clear()
 
     async def call(self, event: str, payload: Any = None, timeout: float = 20) -> dict[str, Any]:
         """Send an event and return its acknowledgement, raising on a refusal."""
@@ -117,6 +229,11 @@ class HearingClient:
         return reply
 
     async def publish(self, *tracks: MediaStreamTrack) -> None:
+        self._tracks = tracks
+        if self.rejoin:
+            # aiortc stops a sender's track with its peer connection: send a relay's copy,
+            # so that the same source can be published again after a rejoin.
+            tracks = tuple(self._relay.subscribe(track, buffered=False) for track in tracks)
         pc = self.publish_pc = RTCPeerConnection(_CONFIGURATION)
         for track in tracks:
             transceiver = pc.addTransceiver(track, direction="sendonly")
@@ -210,6 +327,12 @@ class HearingClient:
         await self.call("leave")
 
     async def close(self) -> None:
+        self._closing = True
+        task = self._rejoin_task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self.sio.connected:
             await self.sio.disconnect()
         for pc in (self.publish_pc, self.subscribe_pc):

@@ -22,6 +22,7 @@ from server.auth.tokens import HearingClaims, TokenError
 from server.context import ServerContext
 from server.errors import CodedError, invalid_payload
 from server.hearings import Hearing
+from server.placement import PlacementUnavailable
 from server.procedure.permissions import (
     ADMITTED_ON_JOIN,
     CALLED_IN_ONLY,
@@ -162,6 +163,7 @@ class HearingNamespace(socketio.AsyncNamespace):
         self.quality_watch = QualityWatch(self, ctx.settings.quality_interval_seconds)
         self.grace = ReconnectGrace(ctx.settings.reconnect_grace_seconds, self._grace_over)
         ctx.facilities.listeners.append(self._facility_session_ended)
+        ctx.placement.moved_listeners.append(self._hearing_moved)
         self.speaker_watch = SpeakerWatch(self)
 
     # -- background work ----------------------------------------------------
@@ -252,6 +254,10 @@ class HearingNamespace(socketio.AsyncNamespace):
         wanted = auth.get("hearing") if isinstance(auth, dict) else None
         if wanted is not None and wanted != claims.hearing:
             self._refuse_connection("hearing_mismatch", "the token is for another hearing")
+        known = self.ctx.hearings.get(claims.hearing)
+        if known is not None and known.closed:  # said here: a closed hearing is placed nowhere
+            self._refuse_connection("hearing_closed", "the hearing is closed")
+        await self._route(claims.hearing)
         hearing = self.ctx.hearings.get(claims.hearing)
         if hearing is None:
             self._refuse_connection("hearing_not_found", "this hearing does not exist here")
@@ -265,12 +271,45 @@ class HearingNamespace(socketio.AsyncNamespace):
         log.info("connected", sid=sid, hearing=claims.hearing, participant=claims.sub)
         return True
 
-    def _refuse_connection(self, code: str, message: str) -> NoReturn:
+    async def _route(self, hearing_id: str) -> None:
+        """Serve the hearing here only if it is placed here (docs/several-nodes.md).
+
+        Another node's hearing: refused with ``wrong_node`` and that node's URL,
+        which the client connects to instead. Without Redis every hearing is here.
+        """
+        try:
+            node = await self.ctx.placement.place(hearing_id)
+        except PlacementUnavailable as exc:
+            self._refuse_connection(exc.code, exc.message)
+        if node.id != self.ctx.placement.node_id:
+            self._refuse_connection(
+                "wrong_node", "the hearing is served by another node", node_url=node.url
+            )
+
+    def _refuse_connection(self, code: str, message: str, **extra: str) -> NoReturn:
         SignalingStats.bump(self.stats.refused_connections, code)
         log.info("connection_refused", code=code)
         raise socketio.exceptions.ConnectionRefusedError(
-            message, {"code": code, "message": message}
+            message, {"code": code, "message": message, **extra}
         )
+
+    async def _hearing_moved(self, hearing_id: str, node: str) -> None:
+        """Another node serves the hearing now: everyone here goes, and reconnects there.
+
+        Each connection is told ``moved`` and closed; its client connects again
+        and is redirected. What this node knew of the hearing's presence goes too.
+        """
+        for conn in [c for c in self.connections.values() if c.hearing_id == hearing_id]:
+            self.connections.pop(conn.sid, None)
+            async with conn.lock:
+                await self._close_media(conn)
+            moved = SignalingError("moved", "the hearing moved to another node; reconnect")
+            await self.emit("error", moved.payload(None), to=conn.sid)
+            await self.disconnect(conn.sid)
+        for participant_id in list(self.presence(hearing_id).participants):
+            self.grace.cancel(hearing_id, participant_id)
+        self.ctx.presence.drop(hearing_id)
+        log.info("hearing_let_go", hearing=hearing_id, node=node)
 
     async def _disconnect(self, sid: str) -> None:
         await self.self_test.connection_closed(sid)

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import shutil
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from support.cluster import in_process_nodes
 from support.postgres import PostgresServer
 from support.redis import RedisServer
-from support.running import HEARING_A, RunningServer, running_server
+from support.running import HEARING_A, RunningServer
 from support.waiting import wait_until
 from test_signaling_edge import refusal_code
 
@@ -38,19 +37,6 @@ REVOCATION_DEADLINE_SECONDS = 1.0  # the issue's "refused on every node within a
 class Nodes:
     a: RunningServer
     b: RunningServer
-
-
-def _settings(directory: Path, database_url: str, redis_url: str) -> Settings:
-    return Settings(
-        data_dir=directory,
-        ice_host_addresses=["127.0.0.1"],
-        log_format="console",
-        log_level="warning",
-        database_url=database_url,
-        redis_url=redis_url,
-        # One hearing lives on one node (placement is not built yet): no node records here.
-        recording_enabled=False,
-    )
 
 
 def _feed(node: RunningServer) -> RevocationFeed:
@@ -70,15 +56,9 @@ async def nodes(
     name = postgres_server.create_database()
     database_url = postgres_server.url(name)
     try:
-        async with AsyncExitStack() as stack:
-            a = await stack.enter_async_context(
-                running_server(_settings(tmp_path / "a", database_url, redis_url))
-            )
-            # The same token keys on every node: what one mints, the other accepts.
-            shutil.copytree(tmp_path / "a" / "keys", tmp_path / "b" / "keys")
-            b = await stack.enter_async_context(
-                running_server(_settings(tmp_path / "b", database_url, redis_url))
-            )
+        async with in_process_nodes(
+            tmp_path, database_url, redis_url, 2, recording_enabled=False
+        ) as (a, b):
             await _subscribed(a)
             await _subscribed(b)
             yield Nodes(a, b)

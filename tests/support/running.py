@@ -50,8 +50,11 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
-    """A real server on a free loopback port, with two hearings in session (admitted on arrival)."""
+async def running_server(settings: Settings, port: int = 0) -> AsyncIterator[RunningServer]:
+    """A real server on a loopback port, with two hearings in session (admitted on arrival).
+
+    ``port``: 0 picks a free one; a node of several is given its own (its ``node_url``).
+    """
     ctx = ServerContext.build(settings)
     app = create_app(ctx=ctx)
     runner = web.AppRunner(app, shutdown_timeout=5)
@@ -71,7 +74,7 @@ async def running_server(settings: Settings) -> AsyncIterator[RunningServer]:
                 court=TEST_COURT,
             )
         )
-    port = free_port()
+    port = port or free_port()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     try:

@@ -1,0 +1,71 @@
+"""Several Tyndau nodes on loopback sharing one PostgreSQL database and one Redis.
+
+In this test process (``in_process_nodes``: their contexts can be looked into)
+or as processes (``node_env`` for ``server_process.start_node``: they can be
+killed). Every node has its own id, port and URL, and the same token keys, as
+a deployment distributes them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from server.settings import Settings
+from support.ports import free_port
+from support.running import RunningServer, running_server
+
+
+def node_settings(
+    directory: Path, database_url: str, redis_url: str, port: int, **overrides: Any
+) -> Settings:
+    """A node of the cluster: named after its directory, reached at its own port."""
+    return Settings(
+        data_dir=directory,
+        port=port,
+        node_id=directory.name,
+        ice_host_addresses=["127.0.0.1"],
+        log_format="console",
+        log_level="warning",
+        database_url=database_url,
+        redis_url=redis_url,
+        **overrides,
+    )
+
+
+def share_keys(source: Path, data_dir: Path) -> None:
+    """The signing keys of ``source`` (a data directory) in ``data_dir`` too."""
+    shutil.copytree(source / "keys", data_dir / "keys")
+
+
+def node_env(
+    node_id: str, database_url: str, redis_url: str, **settings: str | float
+) -> dict[str, str]:
+    """The environment of a node process (``TYNDAU_*``)."""
+    env = {
+        "TYNDAU_NODE_ID": node_id,
+        "TYNDAU_DATABASE_URL": database_url,
+        "TYNDAU_REDIS_URL": redis_url,
+    }
+    env.update({f"TYNDAU_{key.upper()}": str(value) for key, value in settings.items()})
+    return env
+
+
+@asynccontextmanager
+async def in_process_nodes(
+    root: Path, database_url: str, redis_url: str, count: int, **overrides: Any
+) -> AsyncIterator[list[RunningServer]]:
+    """``count`` nodes named ``a``, ``b``, ``c``... in this event loop."""
+    async with AsyncExitStack() as stack:
+        nodes: list[RunningServer] = []
+        for index in range(count):
+            directory = root / "abcdefgh"[index]
+            if nodes:
+                share_keys(root / "a", directory)
+            port = free_port()
+            settings = node_settings(directory, database_url, redis_url, port, **overrides)
+            nodes.append(await stack.enter_async_context(running_server(settings, port)))
+        yield nodes

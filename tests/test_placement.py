@@ -1,0 +1,394 @@
+"""Placement (docs/several-nodes.md): one hearing on one node, and it moves when that node dies.
+
+Real ``redis-server`` and PostgreSQL; nodes in this process where their state
+is looked into, as processes where one must be SIGKILLed. Participants are
+real aiortc peers (signaling.client.HearingClient) that follow ``wrong_node``
+redirects from whatever entry node they were given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+from support.cluster import in_process_nodes, node_env, share_keys
+from support.media import SolidColorTrack, color_close
+from support.peers import join_and_publish, seen_color
+from support.ports import free_port
+from support.postgres import PostgresServer
+from support.redis import RedisServer
+from support.running import HEARING_A, SPEAKER, TEST_COURT, RunningServer
+from support.server_process import NodeProcess, start_node
+from support.waiting import wait_until
+
+from server.context import ServerContext
+from server.hearings import Hearing
+from server.nodes import NODES, node_key, valid_node_id
+from server.placement import (
+    LocalPlacement,
+    Placement,
+    placement_key,
+    placements_key,
+)
+from server.procedure.states import HearingState
+from server.settings import Settings
+from server.sfu.room import Sfu
+from signaling.client import HearingClient
+
+pytestmark = pytest.mark.integration
+
+HEARTBEAT_SECONDS = 0.25
+DEAD_SECONDS = 1.0
+# What "within node_dead_seconds" may take on a loaded test machine: a sweep
+# every heartbeat, a lock, a compare-and-set (no speed is measured here).
+FAILOVER_MARGIN_SECONDS = 10.0
+RED, BLUE, GREEN = (220, 40, 40), (50, 70, 220), (40, 180, 60)
+
+
+@pytest.fixture
+async def database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    name = postgres_server.create_database()
+    try:
+        yield postgres_server.url(name)
+    finally:
+        postgres_server.drop_database(name)
+
+
+async def _registered(nodes: list[RunningServer]) -> None:
+    """Every node has heartbeated and sees all the others alive."""
+
+    async def all_seen() -> bool:
+        for node in nodes:
+            placement = node.ctx.placement
+            assert isinstance(placement, Placement)
+            if len(await placement.registry.alive()) < len(nodes):
+                return False
+        return True
+
+    deadline = time.monotonic() + 30
+    while not await all_seen():
+        assert time.monotonic() < deadline, "the nodes did not all register"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def three_nodes(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> AsyncIterator[list[RunningServer]]:
+    async with in_process_nodes(
+        tmp_path,
+        database_url,
+        redis_url,
+        3,
+        node_heartbeat_seconds=HEARTBEAT_SECONDS,
+        node_dead_seconds=DEAD_SECONDS,
+        recording_enabled=False,
+    ) as nodes:
+        await _registered(nodes)
+        yield nodes
+
+
+async def _sees(viewer: HearingClient, participant_id: str, rgb: tuple[int, int, int]) -> None:
+    """``viewer`` decodes ``participant_id``'s camera showing ``rgb``."""
+    await wait_until(
+        lambda: any(
+            r.participant_id == participant_id and r.kind == "video" for r in viewer.active_tracks()
+        ),
+        20,
+        f"a video track of {participant_id}",
+    )
+    remote = next(
+        r
+        for r in viewer.active_tracks()
+        if r.participant_id == participant_id and r.kind == "video"
+    )
+    assert color_close(await seen_color(remote, rgb), rgb)
+
+
+async def test_participants_entering_at_different_nodes_meet_on_one(
+    three_nodes: list[RunningServer],
+) -> None:
+    a, b, c = three_nodes
+    clients = []
+    try:
+        for entry, participant, role, rgb in (
+            (a, "judge", "judge", RED),
+            (b, "lawyer", "lawyer", BLUE),
+            (c, "prosecutor", "prosecutor", GREEN),
+        ):
+            clients.append(
+                await join_and_publish(entry.url, entry.token(participant, role=role), rgb)
+            )
+        judge, lawyer, prosecutor = clients
+        owner_url = judge.url
+        assert lawyer.url == owner_url and prosecutor.url == owner_url
+        assert sum(client.redirects for client in clients) == 2  # one entry was the owner
+        owner = next(node for node in three_nodes if node.url == owner_url)
+        holders = [n for n in three_nodes if HEARING_A in n.ctx.placement.held]  # type: ignore[union-attr]
+        assert holders == [owner]
+        for viewer, other, rgb in (
+            (judge, "lawyer", BLUE),
+            (lawyer, "prosecutor", GREEN),
+            (prosecutor, "judge", RED),
+        ):
+            await _sees(viewer, other, rgb)
+    finally:
+        await asyncio.gather(*(client.close() for client in clients), return_exceptions=True)
+
+
+async def test_nodes_racing_to_place_one_hearing_agree_on_one_owner(
+    three_nodes: list[RunningServer], redis_url: str
+) -> None:
+    placements = [node.ctx.placement for node in three_nodes]
+    chosen = await asyncio.gather(
+        *(p.place("raced") for _ in range(20) for p in placements)  # 60 calls at once
+    )
+    assert len({node.id for node in chosen}) == 1
+    owner = chosen[0].id
+    assert [p.node_id for p in placements if "raced" in p.held] == [owner]  # type: ignore[union-attr]
+
+    # Racing over a dead holder: listed, no hash. Connects and sweeps race with each other.
+    redis = Redis.from_url(redis_url)
+    try:
+        await redis.zadd(NODES, {"ghost": 1})
+        await redis.set(placement_key("haunted"), "ghost")
+        await redis.sadd(placements_key("ghost"), "haunted")
+        chosen = await asyncio.gather(*(p.place("haunted") for _ in range(20) for p in placements))
+        assert len({node.id for node in chosen}) == 1
+        assert chosen[0].id != "ghost"
+        assert (await redis.get(placement_key("haunted"))).decode() == chosen[0].id
+    finally:
+        await redis.aclose()
+
+
+async def test_without_redis_every_hearing_is_served_here(tyndau: RunningServer) -> None:
+    placement = tyndau.ctx.placement
+    assert isinstance(placement, LocalPlacement)
+    assert (await placement.place(HEARING_A)).url == tyndau.ctx.settings.base_url
+    assert await placement.owns(HEARING_A)
+    client = await join_and_publish(tyndau.url, tyndau.token("lawyer"), BLUE)
+    try:
+        assert client.redirects == 0 and client.url == tyndau.url
+    finally:
+        await client.close()
+
+
+# -- malformed registry entries ----------------------------------------------------------
+
+_bytes = st.binary(max_size=40)
+_names = st.one_of(_bytes, st.from_regex(r"[A-Za-z0-9_.-]{1,12}", fullmatch=True))
+_fields = st.dictionaries(
+    st.sampled_from(
+        [b"url", b"capacity", b"cpu", b"participants", b"bitrate_kbps", b"hearings", b"x"]
+    ),
+    st.one_of(
+        _bytes,
+        st.sampled_from([b"http://127.0.0.1:1", b"nan", b"-1", b"inf", b"0", b"1e400"]),
+    ),
+    max_size=7,
+)
+_junk = st.lists(
+    st.one_of(
+        st.tuples(st.just("listed"), _names, st.floats(allow_nan=False, allow_infinity=False)),
+        st.tuples(st.just("hash"), _names, _fields),
+        st.tuples(st.just("string"), _names, _bytes),
+        st.tuples(st.just("placed"), st.just(b"fuzzed"), _names),
+        st.tuples(st.just("wrong_type"), st.sampled_from(["nodes", "placement", "set"]), _names),
+    ),
+    max_size=8,
+)
+
+
+async def _write_junk(redis: Redis, junk: list[tuple[str, object, object]]) -> None:
+    for entry in junk:
+        with contextlib.suppress(ResponseError):  # junk written over junk of another type
+            await _write_one(redis, *entry)
+
+
+async def _write_one(redis: Redis, kind: str, name: object, value: object) -> None:
+    key_name = name if isinstance(name, bytes) else str(name).encode()
+    if kind == "listed":
+        await redis.zadd(NODES, {key_name: value})  # type: ignore[dict-item]
+    elif kind == "hash" and value:
+        await redis.hset(b"tyndau:node:" + key_name, mapping=value)  # type: ignore[arg-type]
+    elif kind == "string":
+        await redis.set(b"tyndau:node:" + key_name, value)  # type: ignore[arg-type]
+    elif kind == "placed":
+        holder = value if isinstance(value, bytes) else str(value).encode()
+        await redis.set(placement_key("fuzzed"), holder)
+        await redis.sadd(b"tyndau:placements:" + holder, b"fuzzed")
+    elif kind == "wrong_type":
+        key = {
+            "nodes": NODES,
+            "placement": placement_key("fuzzed"),
+            "set": placements_key("fuzz-me"),
+        }[name]  # type: ignore[index]
+        await redis.delete(key)
+        await redis.rpush(key, value or b"x")  # type: ignore[arg-type]
+
+
+async def _place_among(redis_url: str, data_dir: Path, node_id: str, junk: list) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        await _write_junk(redis, junk)
+        configured = Settings(
+            data_dir=data_dir,
+            redis_url=redis_url,
+            node_id=node_id,
+            node_heartbeat_seconds=HEARTBEAT_SECONDS,
+            node_dead_seconds=DEAD_SECONDS,
+        )
+        placement = Placement(configured, Sfu(configured))
+        await placement.start()
+        try:
+            first = await placement.place("fuzzed")
+            again = await placement.place("fuzzed")
+            assert valid_node_id(first.id) and first.url.startswith(("http://", "https://"))
+            assert again.id == first.id
+            await placement._sweep()
+            await placement._check_held()
+            assert await placement.owns("fuzzed") == (first.id == node_id)
+            assert await redis.exists(node_key(node_id))
+        finally:
+            await placement.stop()
+    finally:
+        await redis.aclose()
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(node_id=st.from_regex(r"[A-Za-z0-9_.-]{1,64}", fullmatch=True), junk=_junk)
+def test_malformed_registry_entries_do_not_crash_placement(
+    redis_server: RedisServer, tmp_path: Path, node_id: str, junk: list
+) -> None:
+    redis_server.flush()
+    asyncio.run(_place_among(redis_server.url(), tmp_path, node_id, junk))
+
+
+# -- failover: a node process killed ------------------------------------------------------
+
+
+async def _seed(data_dir: Path, database_url: str) -> dict[str, str]:
+    """The hearing (open, parties admitted on arrival) and tokens, written as the API would."""
+    # Loopback ICE, as the peers of this process must have (building an SFU sets it).
+    configured = Settings(
+        data_dir=data_dir, database_url=database_url, ice_host_addresses=["127.0.0.1"]
+    )
+    ctx = ServerContext.build(configured)
+    await ctx.db.upgrade()
+    try:
+        await ctx.hearings.save(
+            Hearing(
+                id=HEARING_A,
+                case_number="7599-26-00-1/0700",
+                title="Failover",
+                state=HearingState.OPEN,
+                auto_admit=True,
+                court=TEST_COURT,
+            )
+        )
+        return {
+            participant: ctx.issuer.issue(
+                hearing=HEARING_A,
+                participant_id=participant,
+                name=participant.title(),
+                role=participant,
+                grants=SPEAKER,
+            )
+            for participant in ("judge", "lawyer")
+        }
+    finally:
+        await ctx.db.close()
+
+
+async def test_a_killed_nodes_hearing_moves_and_its_participants_follow(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    tokens = await _seed(tmp_path / "seed", database_url)
+    starting = []
+    for name in ("n1", "n2", "n3"):
+        share_keys(tmp_path / "seed", tmp_path / name)
+        env = node_env(
+            name,
+            database_url,
+            redis_url,
+            node_heartbeat_seconds=HEARTBEAT_SECONDS,
+            node_dead_seconds=DEAD_SECONDS,
+            recording_enabled="false",
+            log_level="info",
+        )
+        port = free_port()
+        starting.append(
+            asyncio.to_thread(start_node, tmp_path / name, port, tmp_path / f"{name}.log", env)
+        )
+    nodes: list[NodeProcess] = list(await asyncio.gather(*starting))
+    clients: list[HearingClient] = []
+    redis = Redis.from_url(redis_url)
+    try:
+        # Where does the hearing go? Then enter through the two other nodes.
+        probe = HearingClient(nodes[0].url, tokens["judge"])
+        await probe.connect()
+        owner = next(n for n in nodes if n.url == probe.url)
+        await probe.close()
+        entries = [n for n in nodes if n is not owner]
+        judge = HearingClient(entries[0].url, tokens["judge"], rejoin=True)
+        lawyer = HearingClient(entries[1].url, tokens["lawyer"], rejoin=True)
+        clients += [judge, lawyer]
+        for client, rgb in ((judge, RED), (lawyer, BLUE)):
+            await client.connect()
+            await client.join()
+            await client.publish(SolidColorTrack(rgb))
+        assert judge.url == lawyer.url == owner.url
+        await judge.call("set_state", {"act": "start"})
+        await wait_until(lambda: lawyer.hearing.get("state") == "in_session", 10, "in session")
+        await _sees(judge, "lawyer", BLUE)
+        await _sees(lawyer, "judge", RED)
+        owner_id = (await redis.get(placement_key(HEARING_A))).decode()
+
+        owner.kill()
+        killed_at = time.monotonic()
+        moved_to = await _moved(redis, owner_id, DEAD_SECONDS + FAILOVER_MARGIN_SECONDS)
+        replaced_after = time.monotonic() - killed_at
+        assert moved_to in ("n1", "n2", "n3") and moved_to != owner_id
+        await wait_until(
+            lambda: judge.rejoins == 1 and lawyer.rejoins == 1, 60, "both back in the hearing"
+        )
+        rejoined_after = time.monotonic() - killed_at
+        new_owner = next(n for n in entries if n.url == judge.url)
+        assert lawyer.url == new_owner.url
+        assert judge.hearing["state"] == lawyer.hearing["state"] == "in_session"
+        await _sees(judge, "lawyer", BLUE)
+        await _sees(lawyer, "judge", RED)
+        media_after = time.monotonic() - killed_at
+        print(
+            f"\nfailover: re-placed after {replaced_after:.2f}s, both rejoined after "
+            f"{rejoined_after:.2f}s, media both ways after {media_after:.2f}s "
+            f"(heartbeat {HEARTBEAT_SECONDS}s, dead after {DEAD_SECONDS}s)"
+        )
+    finally:
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+        await redis.aclose()
+        for node in nodes:
+            node.stop()
+
+
+async def _moved(redis: Redis, owner_id: str, timeout: float) -> str:
+    """The hearing's new node, once its placement no longer names ``owner_id``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        holder = await redis.get(placement_key(HEARING_A))
+        if holder is not None and holder.decode() != owner_id:
+            return holder.decode()
+        assert time.monotonic() < deadline, f"not re-placed within {timeout}s"
+        await asyncio.sleep(0.05)
