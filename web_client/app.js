@@ -17,7 +17,10 @@
 // A dropped connection is re-joined when Socket.IO reconnects (the server sees
 // a new session: both peer connections are made anew, the camera is kept).
 // Media that stops while signaling still works is rebuilt the same way
-// (media-watch.js: the server cannot restart ICE).
+// (media-watch.js: the server cannot restart ICE). With several nodes the
+// connection follows the hearing (signaling.js): `wrong_node` redirects to the
+// node that serves it, and a node that died sends it back to the entry, which
+// redirects to the hearing's new node; here that is one more reconnect.
 //
 // On `/kiosk` (kiosk.js) a facility's video unit drives the same flow with
 // tokens it fetches itself: no rules to accept, no leave, no mic or camera
