@@ -67,6 +67,8 @@ class PublishedTrack:
         self._bitrate = (
             aiortc_internals.receiver_bitrate_estimator(receiver) if self.kind == "video" else None
         )
+        if self._bitrate is not None:
+            aiortc_internals.lighten_bitrate_estimator(self._bitrate)
         self._keyframes = KeyframeRequester(self._send_pli, interval=keyframe_interval)
         # The SFU's own estimate of the publisher's uplink (bps), and the last REMB sent.
         self._own_estimate: int | None = None
