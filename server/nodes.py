@@ -182,11 +182,9 @@ class NodeRegistry:
         return me
 
     async def leave(self) -> None:
-        """Graceful stop: gone from the registry at once (its hash, and its place in the set)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(node_key(self.id))
-            pipe.zrem(NODES, self.id)
-            await pipe.execute()
+        """Graceful stop: dead at once. Its hash goes; its place in the set stays, so
+        that the next sweep moves its hearings (and then removes it)."""
+        await self._redis.delete(node_key(self.id))
 
     async def members(self) -> tuple[list[NodeInfo], dict[str, int]]:
         """The live nodes, and the dead ones still listed (id -> last heartbeat in ms).

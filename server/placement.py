@@ -198,6 +198,8 @@ class Placement:
 
     async def stop(self) -> None:
         """Graceful stop: leave the registry at once, so the others re-place our hearings now."""
+        if self._stopping:
+            return
         self._stopping = True  # the loops check it too: redis-py can swallow a cancellation
         tasks = [*self._tasks, *self._spawned]
         if self._sweeping is not None:

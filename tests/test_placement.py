@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from support.redis import RedisServer
 from support.running import HEARING_A, SPEAKER, TEST_COURT, RunningServer
 from support.server_process import NodeProcess, start_node
 from support.waiting import wait_until
+from test_signaling_edge import refusal_code
 
 from server.context import ServerContext
 from server.hearings import Hearing
@@ -79,21 +81,50 @@ async def _registered(nodes: list[RunningServer]) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def three_nodes(
-    tmp_path: Path, database_url: str, redis_url: str
+@asynccontextmanager
+async def _cluster(
+    root: Path, database_url: str, redis_url: str, count: int, dead_seconds: float = DEAD_SECONDS
 ) -> AsyncIterator[list[RunningServer]]:
     async with in_process_nodes(
-        tmp_path,
+        root,
         database_url,
         redis_url,
-        3,
+        count,
         node_heartbeat_seconds=HEARTBEAT_SECONDS,
-        node_dead_seconds=DEAD_SECONDS,
+        node_dead_seconds=dead_seconds,
         recording_enabled=False,
     ) as nodes:
         await _registered(nodes)
         yield nodes
+
+
+@pytest.fixture
+async def three_nodes(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> AsyncIterator[list[RunningServer]]:
+    async with _cluster(tmp_path, database_url, redis_url, 3) as nodes:
+        yield nodes
+
+
+@pytest.fixture
+async def two_nodes(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> AsyncIterator[list[RunningServer]]:
+    async with _cluster(tmp_path, database_url, redis_url, 2) as nodes:
+        yield nodes
+
+
+def _placement(node: RunningServer) -> Placement:
+    placement = node.ctx.placement
+    assert isinstance(placement, Placement)
+    return placement
+
+
+async def _owner_and_other(nodes: list[RunningServer]) -> tuple[RunningServer, RunningServer]:
+    """Place HEARING_A from the first node; (its node, the other one)."""
+    placed = await _placement(nodes[0]).place(HEARING_A)
+    owner = next(n for n in nodes if n.ctx.settings.node_id == placed.id)
+    return owner, next(n for n in nodes if n is not owner)
 
 
 async def _sees(viewer: HearingClient, participant_id: str, rgb: tuple[int, int, int]) -> None:
@@ -179,6 +210,77 @@ async def test_without_redis_every_hearing_is_served_here(tyndau: RunningServer)
         assert client.redirects == 0 and client.url == tyndau.url
     finally:
         await client.close()
+
+
+async def test_a_node_stopping_gracefully_hands_its_hearings_over_at_once(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    # Dead only after 60 s: a move within seconds is the graceful leave's doing.
+    async with _cluster(tmp_path, database_url, redis_url, 2, dead_seconds=60) as nodes:
+        owner, other = await _owner_and_other(nodes)
+        await _placement(owner).stop()  # what ServerContext.stop does, after the recorder
+        await wait_until(
+            lambda: HEARING_A in _placement(other).held, 10, "the other node to take the hearing"
+        )
+        assert (await _placement(other).place(HEARING_A)).id == other.ctx.settings.node_id
+
+
+async def test_with_redis_away_the_serving_node_goes_on_and_others_refuse(
+    two_nodes: list[RunningServer], redis_server: RedisServer
+) -> None:
+    owner, other = await _owner_and_other(two_nodes)
+    judge = await join_and_publish(other.url, other.token("judge", role="judge"), RED)
+    lawyer: HearingClient | None = None
+    try:
+        assert judge.url == owner.url  # redirected
+        redis_server.stop()
+        try:
+            # The serving node accepts its hearing's connects; the other cannot say where it is.
+            lawyer = await join_and_publish(owner.url, owner.token("lawyer"), BLUE)
+            assert await refusal_code(other.url, {"token": other.token("expert")}) == (
+                "placement_unavailable"
+            )
+            await _sees(judge, "lawyer", BLUE)
+        finally:
+            redis_server.start()  # the same port, empty
+        # Back: the serving node writes its placement again; the other redirects to it.
+        redis = Redis.from_url(redis_server.url())
+        try:
+            deadline = time.monotonic() + 30
+            while await redis.get(placement_key(HEARING_A)) != owner.ctx.settings.node_id.encode():
+                assert time.monotonic() < deadline, "the placement was not written back"
+                await asyncio.sleep(0.05)
+        finally:
+            await redis.aclose()
+        assert await refusal_code(other.url, {"token": other.token("expert")}) == "wrong_node"
+    finally:
+        await asyncio.gather(
+            *(c.close() for c in (judge, lawyer) if c is not None), return_exceptions=True
+        )
+
+
+async def test_a_node_that_finds_its_hearing_placed_elsewhere_lets_it_go(
+    two_nodes: list[RunningServer], redis_url: str
+) -> None:
+    owner, other = await _owner_and_other(two_nodes)
+    lawyer = HearingClient(other.url, other.token("lawyer"), rejoin=True)
+    try:
+        await lawyer.connect()
+        await lawyer.join()
+        assert lawyer.url == owner.url
+        # What a partition leaves behind: Redis says the other node, the owner still serves.
+        redis = Redis.from_url(redis_url)
+        try:
+            await redis.set(placement_key(HEARING_A), other.ctx.settings.node_id)
+        finally:
+            await redis.aclose()
+        await wait_until(lambda: lawyer.rejoins == 1, 20, "the lawyer to follow the hearing")
+        assert lawyer.url == other.url
+        assert "moved" in [e["code"] for e in lawyer.errors]
+        assert HEARING_A not in _placement(owner).held
+        assert not owner.ctx.presence.hearing(HEARING_A).participants
+    finally:
+        await lawyer.close()
 
 
 # -- malformed registry entries ----------------------------------------------------------
