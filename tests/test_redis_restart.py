@@ -9,7 +9,8 @@ flowing (packets received keep going up), the hearing's own signaling works
 ``too_many_challenges`` (never accepted unchecked). Once Redis is back, both
 nodes' revocation and hearing feeds subscribe again and catch up, a revocation
 on either node holds on the other within a second, and a court-room event
-crosses nodes again.
+crosses nodes again; both nodes are in the node registry again and the
+hearing's placement is back, on the node that serves it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+from redis.asyncio import Redis
 from support.media import color_close
 from support.peers import join_and_publish, seen_color
 from support.redis import RedisServer
@@ -31,6 +33,8 @@ from server.app import SIGNALING
 from server.auth.challenges import ChallengeError
 from server.context import ServerContext
 from server.hearing_feed import HearingFeed
+from server.nodes import node_key
+from server.placement import placement_key
 from server.procedure.protocol import EventKind
 from server.procedure.states import HearingState
 from server.redis_feed import RedisFeed
@@ -125,6 +129,23 @@ def _hearing_feed(ctx: ServerContext) -> HearingFeed:
     return ctx.hearing_feed
 
 
+async def _placement_restored(redis_server: RedisServer, hearing: Hearing) -> None:
+    redis = Redis.from_url(redis_server.url())
+    home, other = hearing.home.ctx.settings.node_id, hearing.other.ctx.settings.node_id
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            alive = [await redis.exists(node_key(node)) for node in (home, other)]
+            placed = await redis.get(placement_key(HEARING_A))
+            if all(alive) and placed is not None and placed.decode() == home:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"after the restart: nodes {alive}, placement {placed!r}")
+            await asyncio.sleep(0.1)
+    finally:
+        await redis.aclose()
+
+
 async def _challenge(url: str) -> tuple[int, str | None]:
     async with (
         aiohttp.ClientSession() as http,
@@ -195,6 +216,9 @@ async def test_a_hearing_goes_on_while_redis_restarts_and_the_nodes_catch_up(
         "every feed on both nodes to subscribe again",
     )
     assert b.hearings.get(HEARING_A).state is HearingState.RECESS  # type: ignore[union-attr]
+    # Redis came back empty: both nodes are registered again, and the hearing's node
+    # asserted its placement again (the hearing stayed where it was).
+    await _placement_restored(redis_server, hearing)
     # The hearing feed works again: the resumption reaches B within a second.
     count = _hearing_feed(b).refreshed
     await hearing.judge.call("set_state", {"act": "resume"})
