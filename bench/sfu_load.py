@@ -437,9 +437,12 @@ class Participant:
 class Generator:
     """All participants of the run, in this process."""
 
-    def __init__(self, url: str, participants_per_room: int) -> None:
+    def __init__(
+        self, url: str, participants_per_room: int, client_options: dict[str, Any] | None = None
+    ) -> None:
         self.url = url
         self.per_room = participants_per_room
+        self.client_options = client_options or {}  # more HearingClient fields (cluster.py)
         self.video = encode_video_clip()
         self.audio = encode_audio_clip()
         self.pacing = PacingStats()
@@ -453,7 +456,9 @@ class Generator:
         return self.logs.setdefault((hearing, participant_id, kind), SendLog())
 
     async def join(self, hearing: str, index: int, token: str) -> Participant:
-        client = HearingClient(self.url, token, codec_preferences=codec_preferences())
+        client = HearingClient(
+            self.url, token, codec_preferences=codec_preferences(), **self.client_options
+        )
         participant = Participant(hearing, index, client, 2 * (self.per_room - 1))
         client.on_remote_track = lambda remote: self._hook_remote(participant, remote)
         self.participants.append(participant)
