@@ -307,3 +307,19 @@ async def test_a_node_queues_on_the_stream_and_its_own_consumer_archives(
     assert [c["name"] for c in consumers] in (["node-1"], [b"node-1"])
     assert len(cluster.archives(hearing)) == 1
     assert await _stream_state(redis_url) == (0, 0, 0)
+
+
+def test_a_worker_stops_on_sigterm(cluster: Cluster) -> None:
+    worker = cluster.worker("idle", once=False)
+    try:
+        deadline = time.monotonic() + 60
+        while "mix_worker_started" not in _events(cluster.log("idle")):
+            assert time.monotonic() < deadline and worker.poll() is None, cluster.log("idle")
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    assert _events(cluster.log("idle"))[-2:] == ["mix_worker_stopping", "mix_worker_stopped"]
