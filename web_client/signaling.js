@@ -101,12 +101,14 @@ export class Signaling {
     if (data.code === "wrong_node" && typeof data.node_url === "string") {
       this.redirects += 1;
       if (this.redirects > MAX_REDIRECTS) {
+        this.clearTimers(); // given up: `active` is false, the app fails with the code
         this.tell({ message: "redirect loop", data: { code: "redirect_loop" } });
         return;
       }
       try {
         this.switchTo(data.node_url);
       } catch (cause) {
+        this.clearTimers();
         this.tell({ message: String(cause), data: { code: "wrong_node" } });
       }
       return;

@@ -22,18 +22,19 @@ from support.running import RunningServer, running_server
 def node_settings(
     directory: Path, database_url: str, redis_url: str, port: int, **overrides: Any
 ) -> Settings:
-    """A node of the cluster: named after its directory, reached at its own port."""
-    return Settings(
-        data_dir=directory,
-        port=port,
-        node_id=directory.name,
-        ice_host_addresses=["127.0.0.1"],
-        log_format="console",
-        log_level="warning",
-        database_url=database_url,
-        redis_url=redis_url,
-        **overrides,
-    )
+    """A node of the cluster: named after its directory, reached at its own port
+    (``overrides`` may say otherwise: ``node_id``, ``node_url``...)."""
+    values: dict[str, Any] = {
+        "data_dir": directory,
+        "port": port,
+        "node_id": directory.name,
+        "ice_host_addresses": ["127.0.0.1"],
+        "log_format": "console",
+        "log_level": "warning",
+        "database_url": database_url,
+        "redis_url": redis_url,
+    }
+    return Settings(**{**values, **overrides})
 
 
 def share_keys(source: Path, data_dir: Path) -> None:
