@@ -359,13 +359,16 @@ async def failover(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 await asyncio.sleep(args.settle)
                 killed_at = time.perf_counter()
                 await owner.kill()
+                moved = asyncio.create_task(replaced(redis, hearing_id, owner.node_id, killed_at))
                 back = await recovered(gen, killed_at)
+                replaced_after = await moved
                 placed = (await placements(redis, [hearing_id]))[hearing_id]
                 trials.append(
                     {
                         "trial": trial,
                         "killed": owner.node_id,
                         "placed_after": placed,
+                        "replaced_seconds": replaced_after,
                         "all_back_seconds": max(back) if back else None,
                         "per_participant_seconds": back,
                     }
@@ -380,6 +383,7 @@ async def failover(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             await gen.close()
         await cluster.stop()
     times = sorted(t["all_back_seconds"] for t in trials if t["all_back_seconds"] is not None)
+    moves = sorted(t["replaced_seconds"] for t in trials if t["replaced_seconds"] is not None)
     return {
         "mode": "failover",
         "participants": args.participants,
@@ -388,7 +392,19 @@ async def failover(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "p50_seconds": round(statistics.median(times), 3) if times else None,
         "p95_seconds": round(_percentile(times, 95), 3) if times else None,
         "max_seconds": round(times[-1], 3) if times else None,
+        "replaced_p50_seconds": round(statistics.median(moves), 3) if moves else None,
     }
+
+
+async def replaced(redis: Redis, hearing_id: str, owner: str, killed_at: float) -> float | None:
+    """Seconds from the kill until the hearing is placed on another node (polled every 20 ms)."""
+    deadline = time.monotonic() + RECOVERY_TIMEOUT
+    while time.monotonic() < deadline:
+        placed = (await placements(redis, [hearing_id]))[hearing_id]
+        if placed is not None and placed != owner:
+            return round(time.perf_counter() - killed_at, 3)
+        await asyncio.sleep(0.02)
+    return None
 
 
 async def recovered(gen: Generator, killed_at: float) -> list[float]:
