@@ -38,7 +38,7 @@ from cryptography.x509.oid import NameOID
 from pydantic import AliasChoices
 from support.ports import free_port
 from support.postgres import PostgresServer
-from support.running import HEARING_B, RunningServer, running_server
+from support.running import HEARING_A, HEARING_B, RunningServer, running_server
 
 from server.settings import Settings
 from signaling.namespace import NAMESPACE
@@ -626,6 +626,59 @@ def cluster_site(tmp_path: Path, https: int, ports: dict[str, int]) -> str:
             "listen 80;": f"listen 127.0.0.1:{free_port()};",
         },
     )
+
+
+async def test_a_wrong_node_redirect_is_followed_through_nginx(
+    tmp_path: Path, postgres_server: PostgresServer, redis_url: str
+) -> None:
+    """Two nodes sharing PostgreSQL and Redis, with TYNDAU_NODE_URL on the public origin
+    as deployed: a connect through the other node's path is refused with ``wrong_node``
+    and a node URL that, through nginx, reaches the hearing's node."""
+    require_nginx()
+    database_url = postgres_server.url(postgres_server.create_database())
+    https = free_port()
+    origin = f"https://127.0.0.1:{https}"
+    ports = {"tyndau-1": free_port(), "tyndau-2": free_port()}
+    nodes: dict[str, RunningServer] = {}
+    async with AsyncExitStack() as stack:
+        for node_id, port in ports.items():
+            directory = tmp_path / node_id
+            if nodes:  # the same signing keys on every node, as deployed
+                shutil.copytree(tmp_path / "tyndau-1" / "keys", directory / "keys")
+            settings = Settings(
+                data_dir=directory,
+                port=port,
+                node_id=node_id,
+                node_url=f"{origin}/node/{node_id}",
+                database_url=database_url,
+                redis_url=redis_url,
+                ice_host_addresses=["127.0.0.1"],
+                log_format="console",
+                log_level="warning",
+                recording_enabled=False,
+                trusted_proxies=["127.0.0.1"],
+            )
+            nodes[node_id] = await stack.enter_async_context(running_server(settings, port))
+        stack.enter_context(
+            running_nginx(nginx_prefix(tmp_path, cluster_site(tmp_path, https, ports)), https)
+        )
+        token = nodes["tyndau-1"].token("lawyer-1", hearing=HEARING_A)
+        outcomes = {
+            node_id: await refusal(origin, f"/node/{node_id}/socket.io", token) for node_id in ports
+        }
+        served = [node_id for node_id, refused in outcomes.items() if refused is None]
+        assert len(served) == 1, outcomes  # one hearing, one node
+        other = next(node_id for node_id in ports if node_id not in served)
+        redirect = outcomes[other]
+        assert redirect is not None
+        assert redirect["code"] == "wrong_node"
+        assert redirect["node_url"] == f"{origin}/node/{served[0]}"
+        # The client's rule: Socket.IO at the node URL's path + /socket.io/.
+        path = redirect["node_url"].removeprefix(origin) + "/socket.io"
+        assert await refusal(origin, path, token) is None
+        # And the entry (any node) sends there too, or is there.
+        entry = await refusal(origin, "/socket.io", token)
+        assert entry is None or entry["node_url"] == redirect["node_url"]
 
 
 def test_compose_config_renders(tmp_path: Path) -> None:
