@@ -91,6 +91,14 @@ class ServerContext:
     ) -> None:
         """This node serves the hearing from now on: its state as stored, its recording on."""
         await self.hearings.refresh(hearing_id)
+        if previous is None:
+            # Placed for the first time (or after every node and Redis lost it): nothing
+            # failed; a hearing in session is captured on as after a restart.
+            async def only_this(candidate: str) -> bool:
+                return candidate == hearing_id
+
+            await self.recorder.start(owns=only_this)
+            return
         await self.recorder.take_over(hearing_id, datetime.now(UTC), previous, previous_seen_at)
 
     async def _hearing_moved(self, hearing_id: str, node: str) -> None:

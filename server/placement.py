@@ -49,6 +49,8 @@ log = structlog.get_logger(__name__)
 PLACEMENT_PREFIX = "tyndau:placement:"
 PLACEMENTS_PREFIX = "tyndau:placements:"
 FAILOVER_PREFIX = "tyndau:failover:"
+PREVIOUS_PREFIX = "tyndau:placement-previous:"
+PREVIOUS_KEEP_MS = 3_600_000
 CHANNEL = "tyndau:placement"
 PLACE_TIMEOUT_SECONDS = 5.0
 CAS_ATTEMPTS = 5
@@ -72,6 +74,8 @@ return {holder, url}
 """
 
 # Set the holder only if it is still the one read (ARGV[1], '' = none); ARGV[2] '' = remove.
+# A move from a holder leaves who it was and when it was last seen (ARGV[4]) in KEYS[4],
+# for the new holder to read if the message saying so does not reach it.
 _SWAP = """
 local current = redis.pcall('GET', KEYS[1])
 if type(current) ~= 'string' then current = '' end
@@ -82,7 +86,12 @@ else
   redis.call('SET', KEYS[1], ARGV[2])
   redis.pcall('SADD', KEYS[2], ARGV[3])
 end
-if ARGV[1] ~= '' then redis.pcall('SREM', KEYS[3], ARGV[3]) end
+if ARGV[1] ~= '' then
+  redis.pcall('SREM', KEYS[3], ARGV[3])
+  redis.call('SET', KEYS[4], ARGV[1] .. ' ' .. ARGV[4], 'PX', ARGV[5])
+else
+  redis.call('DEL', KEYS[4])
+end
 return {1, ARGV[2]}
 """
 
@@ -103,6 +112,11 @@ def placement_key(hearing_id: str) -> str:
 
 def placements_key(node_id: str) -> str:
     return PLACEMENTS_PREFIX + node_id
+
+
+def previous_key(hearing_id: str) -> str:
+    """Who held the hearing before its current node, and when that one was last seen."""
+    return PREVIOUS_PREFIX + hearing_id
 
 
 class PlacementUnavailable(CodedError):
@@ -253,7 +267,7 @@ class Placement:
             alive, dead = await self.registry.members()
             chosen = self._choose(alive, {})
             seen = dead.get(holder) if holder is not None else None
-            if await self._swap(hearing_id, raw_holder, chosen.id):
+            if await self._swap(hearing_id, raw_holder, chosen.id, seen):
                 await self._placed(hearing_id, chosen, holder, seen)
                 return chosen
         raise TimeoutError(f"placement of {hearing_id} kept changing under us")
@@ -265,15 +279,34 @@ class Placement:
             return self.me
         return min(candidates, key=lambda n: (n.rank(pending.get(n.id, 0)), n.id != self.node_id))
 
-    async def _swap(self, hearing_id: str, expected: str | bytes | None, new: str | None) -> bool:
+    async def _swap(
+        self,
+        hearing_id: str,
+        expected: str | bytes | None,
+        new: str | None,
+        seen_ms: int | None = None,
+    ) -> bool:
         """Compare-and-set the hearing's holder; True if this call changed it."""
         keys = [
             placement_key(hearing_id),
             placements_key(new or ""),
             placements_key(_text(expected) if expected else ""),
+            previous_key(hearing_id),
         ]
-        won, _ = await self._swap_script(keys=keys, args=[expected or "", new or "", hearing_id])
+        args = [expected or "", new or "", hearing_id, seen_ms or "", PREVIOUS_KEEP_MS]
+        won, _ = await self._swap_script(keys=keys, args=args)
         return bool(int(won))
+
+    async def _previous(self, hearing_id: str) -> tuple[str | None, datetime | None]:
+        """Who held ``hearing_id`` before us, as the move recorded it (None, None: nobody)."""
+        try:
+            raw = await self._redis.get(previous_key(hearing_id))
+            node, _, seen = _text(raw).partition(" ") if raw is not None else ("", "", "")
+            if node in ("", self.node_id) or not valid_node_id(node):
+                return None, None
+            return node, _moment(int(seen)) if seen else None
+        except (RedisError, OSError, ValueError, OverflowError):
+            return None, None
 
     async def _placed(
         self, hearing_id: str, chosen: NodeInfo, previous: str | None, seen_ms: int | None
@@ -331,6 +364,8 @@ class Placement:
     async def _tell_acquired(
         self, hearing_id: str, previous: str | None, previous_seen_at: datetime | None
     ) -> None:
+        if previous is None:  # learnt without the message (a connect, a heartbeat): ask Redis
+            previous, previous_seen_at = await self._previous(hearing_id)
         for listener in list(self.acquired_listeners):
             try:
                 await listener(hearing_id, previous, previous_seen_at)
@@ -417,7 +452,7 @@ class Placement:
         pending: dict[str, int] = {}
         for hearing_id in hearings:
             chosen = self._choose(alive, pending)
-            if await self._swap(hearing_id, dead, chosen.id):
+            if await self._swap(hearing_id, dead, chosen.id, seen_ms):
                 pending[chosen.id] = pending.get(chosen.id, 0) + 1
                 await self._placed(hearing_id, chosen, dead, seen_ms)
             else:  # placed elsewhere already (a connect was quicker): only the stale entry

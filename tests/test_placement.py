@@ -218,11 +218,23 @@ async def test_a_node_stopping_gracefully_hands_its_hearings_over_at_once(
     # Dead only after 60 s: a move within seconds is the graceful leave's doing.
     async with _cluster(tmp_path, database_url, redis_url, 2, dead_seconds=60) as nodes:
         owner, other = await _owner_and_other(nodes)
+        told: list[tuple[str, str | None, object]] = []
+
+        async def acquired(hearing: str, previous: str | None, seen: object) -> None:
+            told.append((hearing, previous, seen))
+
+        _placement(other).acquired_listeners.append(acquired)
         await _placement(owner).stop()  # what ServerContext.stop does, after the recorder
         await wait_until(
             lambda: HEARING_A in _placement(other).held, 10, "the other node to take the hearing"
         )
         assert (await _placement(other).place(HEARING_A)).id == other.ctx.settings.node_id
+        owner_id = owner.ctx.settings.node_id
+        assert [(h, p) for h, p, _ in told] == [(HEARING_A, owner_id)]
+        assert told[0][2] is not None  # when the owner was last heard of: the recording's gap
+        # The move is kept in Redis too, for a node that missed the message.
+        previous, seen = await _placement(other)._previous(HEARING_A)
+        assert (previous, seen) == (owner_id, told[0][2])
 
 
 async def test_with_redis_away_the_serving_node_goes_on_and_others_refuse(
