@@ -545,6 +545,26 @@ async def socketio_outcome(origin: str, path: str, token: str) -> str:
     return "connected" if refused is None else str(refused["code"])
 
 
+async def test_single_node_nginx_passes_a_browser_connect(tmp_path: Path) -> None:
+    """deploy/nginx/tyndau.conf in front of one node: a page's Socket.IO connect (with
+    its https Origin, on a port other than 443) is accepted, not refused as cross-origin."""
+    require_nginx()
+    async with running_server(node_settings(tmp_path / "node")) as node:
+        https = free_port()
+        site = render(
+            SINGLE_CONF.read_text(),
+            {
+                **common_replacements(tmp_path),
+                "127.0.0.1:8080": node.url.removeprefix("http://"),
+                "listen 443 ssl": f"listen 127.0.0.1:{https} ssl",
+            },
+        )
+        with running_nginx(nginx_prefix(tmp_path, site), https):
+            origin = f"https://127.0.0.1:{https}"
+            token = node.token("lawyer-1", hearing=HEARING_B)
+            assert await socketio_outcome(origin, "/socket.io", token) == "connected"
+
+
 async def test_nginx_routes_node_paths_to_that_node(tmp_path: Path) -> None:
     """/node/tyndau-1/ reaches node a, /node/tyndau-2/ node b (HTTP and Socket.IO)."""
     require_nginx()
@@ -594,13 +614,16 @@ async def check_routes(origin: str, a: RunningServer, b: RunningServer) -> None:
 
 
 async def refusal(origin: str, path: str, token: str) -> dict[str, Any] | None:
-    """Connect through ``path``: None when connected, else the refusal's data."""
+    """Connect through ``path`` as a page of ``origin`` would (its Origin header, which
+    Engine.IO checks against the host it was asked for): None when connected, else
+    the refusal's data."""
     client = socketio.AsyncClient(reconnection=False, ssl_verify=False)
     refused: list[Any] = []
     client.on("connect_error", refused.append, namespace=NAMESPACE)
     try:
         await client.connect(
             origin,
+            headers={"Origin": origin},
             socketio_path=path,
             namespaces=[NAMESPACE],
             transports=["websocket"],
@@ -609,7 +632,11 @@ async def refusal(origin: str, path: str, token: str) -> dict[str, Any] | None:
         )
     except socketio.exceptions.ConnectionError:
         assert refused, "refused without a reason"
-        return dict(refused[0]["data"])
+        reason = refused[0]
+        if isinstance(reason, dict) and isinstance(reason.get("data"), dict):
+            return dict(reason["data"])  # the node's own refusal, with its code
+        # Refused before the namespace (Engine.IO: a cross-origin connect, a proxy error).
+        return {"code": "transport_refused", "message": str(reason)}
     finally:
         await client.disconnect()
     return None
