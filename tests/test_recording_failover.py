@@ -109,6 +109,9 @@ def test_a_killed_node_leaves_a_gap_that_the_next_node_records_and_archives(
     assert offsets["stopped"] == pytest.approx(duration, abs=0.3)
     assert offsets["resumed"] == pytest.approx(_unix(gap["to"]) - started, abs=0.05)
 
+    # The printable protocol says what the gap was (the demo hearing is in Kazakh).
+    assert "Жазба үзілді (сервер істен шықты" in (archive / "protocol.html").read_text()
+
     keys = ("--data-dir", str(tmp_path / "node-b"))
     checked = _tyndau(*keys, "archive", "verify", str(archive))
     assert checked.returncode == 0, checked.stdout + checked.stderr

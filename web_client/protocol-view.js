@@ -35,10 +35,12 @@ const RECORDING_MARKERS = {
   resumed: "protocol.recording_resumed",
   stopped: "protocol.recording_stopped",
   failed: "protocol.recording_failed",
+  gap: "protocol.recording_gap", // a server failed; another took the hearing over
 };
 
 // What an entry's details add: which medium was muted, why someone left,
-// why the recording paused or resumed (the server stopping, restarting).
+// why the recording paused or resumed (the server stopping, restarting, failing
+// over to another node).
 const DETAILS = {
   audio: "protocol.detail.audio",
   video: "protocol.detail.video",
@@ -49,6 +51,9 @@ const DETAILS = {
   recalled: "protocol.detail.recalled",
   shutdown: "protocol.detail.shutdown",
   restart: "protocol.detail.restart",
+  node_failed: "protocol.detail.node_failed",
+  failover: "protocol.detail.failover",
+  moved: "protocol.detail.moved",
 };
 
 const entries = new Map(); // seq -> ProtocolEvent

@@ -253,6 +253,7 @@ MARKERS: dict[str, dict[str, str]] = {
         "resumed": "Жазба жалғасты",
         "stopped": "Жазба аяқталды",
         "failed": "Жазба істен шықты",
+        "gap": "Жазба үзілді (сервер істен шықты, отырыс жалғасты)",
         "reason": "себебі",
     },
     "ru": {
@@ -261,6 +262,7 @@ MARKERS: dict[str, dict[str, str]] = {
         "resumed": "Запись продолжена",
         "stopped": "Запись окончена",
         "failed": "Сбой записи",
+        "gap": "Запись прервана (отказ сервера, заседание продолжалось)",
         "reason": "причина",
     },
     "en": {
@@ -269,6 +271,7 @@ MARKERS: dict[str, dict[str, str]] = {
         "resumed": "Recording resumed",
         "stopped": "Recording stopped",
         "failed": "Recording failed",
+        "gap": "Recording interrupted (a server failed, the hearing went on)",
         "reason": "reason",
     },
 }
