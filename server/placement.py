@@ -415,7 +415,10 @@ class Placement:
         return {h for h, v in zip(members, holders, strict=True) if v and _text(v) == self.node_id}
 
     async def _check_held(self) -> None:
-        """Hold on to what is ours, let go of what moved, pick up what we missed hearing of."""
+        """Hold on to what is ours, let go of what moved, pick up what we missed hearing of.
+
+        The listeners run beside the heartbeat: a slow database must not make us look dead.
+        """
         held = sorted(self.held)
         if held:
             holders = await self._redis.mget([placement_key(h) for h in held])
@@ -425,9 +428,9 @@ class Placement:
                     if await self._swap(hearing_id, None, self.node_id):
                         log.info("placement_reasserted", hearing=hearing_id)
                 elif holder != self.node_id:
-                    await self._let_go(hearing_id, holder)
+                    self._spawn(self._let_go(hearing_id, holder))
         for hearing_id in await self._mine() - self.held:
-            await self._acquire(hearing_id, None, None)  # its message was lost
+            self._spawn(self._acquire(hearing_id, None, None))  # its message was lost
 
     async def _sweep(self) -> None:
         """Re-place the hearings of dead nodes (one sweeper per dead node, by lock)."""
