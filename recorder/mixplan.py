@@ -203,8 +203,15 @@ def _read_index(directory: Path, note: Warn) -> tuple[list[dict[str, Any]], list
                 raise TypeError("not an object")
             if "marker" in record:
                 since = _unix(record["from"]) if record.get("from") else None
+                reason = str(record["reason"]) if record.get("reason") else None
                 markers.append(
-                    Marker(int(record["seq"]), str(record["marker"]), _unix(record["at"]), since)
+                    Marker(
+                        int(record["seq"]),
+                        str(record["marker"]),
+                        _unix(record["at"]),
+                        since,
+                        reason,
+                    )
                 )
             elif "file" in record:
                 records.append(record)

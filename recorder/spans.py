@@ -7,7 +7,8 @@ previous span directly. Within a span nothing is cut: a gap in a track stays
 a gap in time. A ``gap`` marker (another node took over a hearing in session)
 is such a gap too: the hearing stayed in session, so the recording clock ran
 on, and the span goes on across it (even across a ``paused`` its node wrote
-when it stopped), shown as placeholders and silence.
+when it stopped), shown as placeholders and silence. So does a server's
+restart mid-session (``paused``/``shutdown`` … ``resumed``/``restart``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from dataclasses import dataclass
 
 STARTS = frozenset({"started", "resumed"})
 GAP = "gap"
+# Pauses a server wrote as it stopped while the hearing stayed in session (its
+# recording clock ran on): the span goes on across them, as across a gap.
+IN_SESSION_PAUSES = frozenset({"shutdown", "moved"})
 ENDS = frozenset({"paused", "stopped", "failed"})
 TAIL = 0.04  # the last frame of a capture that was not stopped is shown this long
 
@@ -28,6 +32,7 @@ class Marker:
     kind: str
     at: float  # unix seconds
     since: float | None = None  # a ``gap``'s start (its ``from``)
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,16 @@ def build_timeline(markers: Iterable[Marker], extents: Iterable[tuple[float, flo
     extents = sorted(extents)
     ordered = sorted(markers, key=lambda m: m.seq)
     pairs: list[tuple[float, float | None]] = []
+    ended_by: str | None = None  # the reason of the marker that ended the last span
     for marker in ordered:
         if marker.kind in STARTS and (not pairs or pairs[-1][1] is not None):
-            pairs.append((marker.at, None))
+            if pairs and ended_by in IN_SESSION_PAUSES:
+                pairs[-1] = (pairs[-1][0], None)  # never out of session: no cut
+            else:
+                pairs.append((marker.at, None))
         elif marker.kind in ENDS and pairs and pairs[-1][1] is None:
             pairs[-1] = (pairs[-1][0], marker.at)
+            ended_by = marker.reason
         elif marker.kind == GAP:
             # Still in session through a failover: the span was never ended.
             if pairs:

@@ -175,6 +175,20 @@ def test_a_gap_keeps_the_span_going_and_is_listed_once() -> None:
     assert timeline.duration == pytest.approx(12.0)
     assert timeline.mix_time(106.5) == pytest.approx(6.5)  # in the gap: a placeholder
     assert timeline.mix_time(110.0) == pytest.approx(10.0)
+    # A server stopped and started again mid-session: its recording clock ran on too.
+    restarted = [
+        Marker(1, "started", 100.0),
+        Marker(2, "paused", 105.0, reason="shutdown"),
+        Marker(3, "resumed", 109.0, reason="restart"),
+        Marker(4, "paused", 111.0),  # a recess: cut
+        Marker(5, "resumed", 115.0),
+        Marker(6, "stopped", 116.0),
+    ]
+    timeline = build_timeline(restarted, [(100.0, 104.9), (109.2, 115.9)])
+    assert timeline.duration == pytest.approx(12.0)
+    assert timeline.mix_time(107.0) == pytest.approx(7.0)
+    assert timeline.mix_time(113.0) is None
+    assert timeline.mix_time(115.5) == pytest.approx(11.5)
     lines = [
         {"seq": 1, "marker": "started", "at": "t0"},
         {"seq": 2, "marker": "paused", "at": "t5", "reason": "moved"},
