@@ -174,6 +174,10 @@ class MixWorker:
                 log.warning("mix_worker_redis_failed", consumer=self.consumer, error=str(exc))
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
+            except Exception:  # a node's consumer must outlive anything one reply holds
+                log.exception("mix_worker_failed", consumer=self.consumer)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
             if job is None:
                 continue
             try:
