@@ -22,6 +22,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 from support.capture_fixture import Person, write_capture
+from support.ports import free_port
 from support.postgres import PostgresServer
 
 from recorder.archive import case_folder
@@ -323,3 +324,24 @@ def test_a_worker_stops_on_sigterm(cluster: Cluster) -> None:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
     assert _events(cluster.log("idle"))[-2:] == ["mix_worker_stopping", "mix_worker_stopped"]
+
+
+async def test_with_redis_away_a_node_archives_the_hearing_itself(tmp_path: Path) -> None:
+    from support.waiting import wait_until
+
+    hearing = "mix-away"
+    away = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    cluster = Cluster(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'tyndau.db'}", away)
+    await cluster.closed_hearing(hearing, 4.0)
+    ctx = ServerContext.build(cluster.settings)
+    await ctx.db.upgrade()
+    try:
+        assert ctx.archiving.jobs is not None
+        await ctx.archiving.start()  # finds the capture, cannot queue it: does it here
+        await wait_until(lambda: hearing in ctx.archiving.done, JOB_TIMEOUT, "the job")
+        assert not ctx.archiving.done[hearing].startswith("failed"), ctx.archiving.done
+    finally:
+        await ctx.archiving.stop()
+        await ctx.archiving.jobs.redis.aclose()
+        await ctx.db.close()
+    assert len(cluster.archives(hearing)) == 1
