@@ -350,6 +350,9 @@ class Measurement:
     )
     # per video packet: the part of its delay after the SFU stamped abs-send-time on it
     after_sfu: array[float] = field(default_factory=lambda: array("d"))
+    # per video packet: the rest, from the generator's send to the SFU's (the SFU's own delay,
+    # plus the generator's send path and the kernel)
+    up_to_sfu: array[float] = field(default_factory=lambda: array("d"))
     # every matched packet, for --timeline: arrival (CLOCK_MONOTONIC, s) and delay (s)
     arrivals: array[float] = field(default_factory=lambda: array("d"))
     arrival_delays: array[float] = field(default_factory=lambda: array("d"))
@@ -417,6 +420,7 @@ class SubscribedStream:
                 # 6.18 fixed point seconds, modulo 64 s (NTP and Unix epochs agree mod 64 s)
                 ticks = (int(time.time() * ABS_SEND_TIME_HZ) - stamped) & 0xFFFFFF
                 self._after_sfu.append(ticks / ABS_SEND_TIME_HZ)
+                self._measurement.up_to_sfu.append(now - sent - ticks / ABS_SEND_TIME_HZ)
 
 
 @dataclass
@@ -967,6 +971,7 @@ def report(
         "delay_ms_audio": percentiles_ms(delays["audio"]),
         "delay_ms_video": percentiles_ms(delays["video"]),
         "delay_ms_video_after_sfu_send": percentiles_ms(gen.measurement.after_sfu),
+        "delay_ms_video_up_to_sfu_send": percentiles_ms(gen.measurement.up_to_sfu),
         "delay_samples": len(delays["audio"]) + len(delays["video"]),
         "delay_unmatched_packets": sum(s.unmatched for s in gen.streams()),
         "stalled_streams_at_end": end.stalled_streams,
@@ -1071,6 +1076,7 @@ def render(result: dict[str, Any]) -> str:
         ("delay ms p50/p95/p99 (audio)", delay(result["delay_ms_audio"])),
         ("delay ms p50/p95/p99 (video)", delay(result["delay_ms_video"])),
         ("  of which after the SFU's send", delay(result["delay_ms_video_after_sfu_send"])),
+        ("  and up to the SFU's send", delay(result["delay_ms_video_up_to_sfu_send"])),
         (
             "delay samples / unmatched packets",
             f"{result['delay_samples']} / {result['delay_unmatched_packets']}",
