@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# Held for the migration's transaction on PostgreSQL: several nodes starting at
+# once migrate one after the other (the later ones find the schema at head).
+MIGRATION_LOCK_KEY = 0x7479_6E64_6175  # "tyndau"
 
 
 def default_url(data_dir: Path) -> str:
@@ -42,6 +46,10 @@ class Database:
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration (idempotent)."""
         async with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
             await connection.run_sync(_upgrade)
 
     async def close(self) -> None:
