@@ -18,6 +18,7 @@ import json
 import shutil
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,9 @@ log = structlog.get_logger(__name__)
 
 # Where a job keeps its mixed file and protocol until they are sealed.
 OUTBOX = ".outbox"
+# With several nodes: how often closed hearings' captures left on the shared disk
+# are queued again (jobs lost with a Redis that restarted empty).
+RESCAN_SECONDS = 600.0
 
 
 class ArchivingFailed(Exception):
@@ -70,6 +74,7 @@ class ArchivingPipeline:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._pending: set[str] = set()
         self._worker: asyncio.Task[None] | None = None
+        self._rescan: asyncio.Task[None] | None = None
         self._mixer: asyncio.subprocess.Process | None = None
         self._submitting: set[asyncio.Task[None]] = set()
         self.done: dict[str, str] = {}  # hearing id -> archive folder, or "failed: …"
@@ -81,14 +86,40 @@ class ArchivingPipeline:
         if not self.enabled:
             return
         self._worker = asyncio.create_task(self._work())
+        await self.resubmit_left_captures(settled_for=None)
+        if self.jobs is not None:
+            self._rescan = asyncio.create_task(self._rescan_forever())
+
+    async def resubmit_left_captures(self, settled_for: timedelta | None) -> None:
+        """Submit every closed hearing whose capture is still here.
+
+        ``settled_for``: only hearings closed at least that long ago (a capture
+        closed moments ago is still being finished and submitted by the recorder).
+        """
         if not self.recordings_dir.is_dir():
             return
+        now = datetime.now(UTC)
         for hearing_id in sorted(p.name for p in self.recordings_dir.iterdir() if p.is_dir()):
             if hearing_id.startswith("."):
                 continue
             hearing = await self.hearings.fetch(hearing_id)
-            if hearing is not None and hearing.closed:
-                self.submit(hearing_id)
+            if hearing is None or not hearing.closed:
+                continue
+            changed = hearing.state_changed_at
+            if settled_for is not None and changed is not None and now - changed < settled_for:
+                continue
+            self.submit(hearing_id)
+
+    async def _rescan_forever(self) -> None:
+        # A Redis that restarted empty lost the queued jobs; the captures are still on
+        # the shared disk, so every node looks again now and then (submitting twice
+        # is harmless: the stream keeps one entry per hearing, the seal is exclusive).
+        while True:
+            await asyncio.sleep(RESCAN_SECONDS)
+            try:
+                await self.resubmit_left_captures(settled_for=timedelta(seconds=RESCAN_SECONDS))
+            except Exception:  # the next round tries again
+                log.exception("archiving_rescan_failed")
 
     def terminate_mixer(self) -> None:
         """Stop a running mixer child (the job is run again from the capture later)."""
@@ -97,6 +128,11 @@ class ArchivingPipeline:
 
     async def stop(self) -> None:
         self.terminate_mixer()  # mixed again from the capture at the next start
+        if self._rescan is not None:
+            self._rescan.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rescan
+            self._rescan = None
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

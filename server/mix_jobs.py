@@ -323,7 +323,10 @@ class MixWorker:
             )
             tx.xack(STREAM, GROUP, job.entry)
             tx.xdel(STREAM, job.entry)
-            tx.delete(QUEUED.format(job.hearing))
+            # Kept marked (not deleted) so the nodes' periodic re-scan does not queue
+            # it again at once: it is tried again only after QUEUED_SECONDS, or when
+            # an operator deletes the key (docs/operations.md).
+            tx.set(QUEUED.format(job.hearing), "dead", ex=QUEUED_SECONDS)
             await tx.execute()
         log.error(
             "mix_job_dead",

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -283,6 +284,16 @@ def test_a_job_that_fails_three_times_is_set_aside_and_its_capture_stays(
     assert "capture_invalid" in letter["error"] or "mixing" in letter["error"]
     assert index.exists() and not cluster.archives(hearing)
 
+    async def submitted_again() -> bool:
+        redis = connect(cluster.env["TYNDAU_REDIS_URL"])
+        try:
+            return await MixJobs(redis).submit(hearing)
+        finally:
+            await redis.aclose()
+
+    # Set aside means set aside: a node's re-scan does not queue it again at once.
+    assert asyncio.run(submitted_again()) is False
+
 
 async def test_a_node_queues_on_the_stream_and_its_own_consumer_archives(
     tmp_path: Path, redis_url: str
@@ -345,3 +356,47 @@ async def test_with_redis_away_a_node_archives_the_hearing_itself(tmp_path: Path
         await ctx.archiving.jobs.redis.aclose()
         await ctx.db.close()
     assert len(cluster.archives(hearing)) == 1
+
+
+async def test_jobs_lost_with_an_emptied_redis_are_queued_again_by_the_rescan(
+    tmp_path: Path, redis_url: str
+) -> None:
+    hearing = "mix-rescan"
+    cluster = Cluster(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'tyndau.db'}", redis_url)
+    await cluster.closed_hearing(hearing, 4.0)
+    ctx = ServerContext.build(cluster.settings)
+    await ctx.db.upgrade()
+    assert ctx.archiving.jobs is not None
+    redis = ctx.archiving.jobs.redis
+    try:
+        await ctx.archiving.start()  # queues the capture it finds (nobody consumes here)
+        await _until_queued(redis)
+        await redis.flushall()  # Redis came back empty: the job is gone
+        await ctx.archiving.resubmit_left_captures(settled_for=timedelta(0))
+        await _until_queued(redis)
+        entries = await redis.xrange(STREAM)
+        assert [fields[b"hearing"] for _, fields in entries] == [hearing.encode()]
+        # Once more changes nothing: one entry per hearing.
+        await ctx.archiving.resubmit_left_captures(settled_for=timedelta(0))
+        await asyncio.sleep(0.5)
+        assert len(await redis.xrange(STREAM)) == 1
+        # A hearing closed moments ago is left to the recorder, which submits it itself.
+        await redis.flushall()
+        closed = await ctx.hearings.fetch(hearing)
+        assert closed is not None
+        closed.state_changed_at = datetime.now(UTC)
+        await ctx.hearings.save(closed)
+        await ctx.archiving.resubmit_left_captures(settled_for=timedelta(hours=1))
+        await asyncio.sleep(0.5)
+        assert await redis.xlen(STREAM) == 0
+    finally:
+        await ctx.archiving.stop()
+        await redis.aclose()
+        await ctx.db.close()
+
+
+async def _until_queued(redis: Redis) -> None:
+    deadline = time.monotonic() + 30
+    while not (await redis.exists(STREAM) and await redis.xlen(STREAM) > 0):
+        assert time.monotonic() < deadline, "the capture was not queued on the stream"
+        await asyncio.sleep(0.05)
