@@ -2,7 +2,7 @@
 
 Every media packet the SFU forwards costs the event loop a poll, a read and a
 write; uvloop (libuv, in C) does those for less CPU than asyncio's selector loop
-(``bench/README.md``, "Event loop"). ``TYNDAU_EVENT_LOOP=asyncio`` turns it off,
+(``bench/README.md``, "The forwarding hot path"). ``TYNDAU_EVENT_LOOP=asyncio`` turns it off,
 for instance to rule it out when chasing a bug. aiortc and aioice use only the
 public asyncio API (datagram endpoints, futures, timers), which uvloop provides.
 """
