@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from server.db.database import Database
 from server.db.schema import CaseRow, HearingRow, SeatRow, as_utc
@@ -173,6 +173,11 @@ class Seat:
         }
 
 
+def _with_case_number() -> Select[tuple[HearingRow, str]]:
+    """Hearings with their case's number (every read of a hearing needs it)."""
+    return select(HearingRow, CaseRow.case_number).join(CaseRow, CaseRow.id == HearingRow.case_id)
+
+
 def _aware(moment: datetime | None) -> datetime | None:
     return None if moment is None else as_utc(moment)
 
@@ -218,9 +223,7 @@ class HearingRegistry:
         closed_since = datetime.now(UTC) - RECENTLY_CLOSED
         async with self.db.session() as session:
             rows = await session.execute(
-                select(HearingRow, CaseRow.case_number)
-                .join(CaseRow, CaseRow.id == HearingRow.case_id)
-                .where(
+                _with_case_number().where(
                     (HearingRow.state != str(HearingState.CLOSED))
                     | (HearingRow.state_changed_at >= closed_since)
                 )
@@ -307,11 +310,7 @@ class HearingRegistry:
         async with self._lock(hearing_id):
             async with self.db.session() as session:
                 found = (
-                    await session.execute(
-                        select(HearingRow, CaseRow.case_number)
-                        .join(CaseRow, CaseRow.id == HearingRow.case_id)
-                        .where(HearingRow.id == hearing_id)
-                    )
+                    await session.execute(_with_case_number().where(HearingRow.id == hearing_id))
                 ).first()
                 seats = list(
                     await session.scalars(select(SeatRow).where(SeatRow.hearing_id == hearing_id))
@@ -333,9 +332,7 @@ class HearingRegistry:
         async with self.db.session() as session:
             rows = (
                 await session.execute(
-                    select(HearingRow, CaseRow.case_number)
-                    .join(CaseRow, CaseRow.id == HearingRow.case_id)
-                    .where(
+                    _with_case_number().where(
                         (HearingRow.state != str(HearingState.CLOSED))
                         | (HearingRow.state_changed_at >= closed_since)
                         | HearingRow.id.in_(held)
@@ -385,11 +382,7 @@ class HearingRegistry:
             return served
         async with self.db.session() as session:
             found = (
-                await session.execute(
-                    select(HearingRow, CaseRow.case_number)
-                    .join(CaseRow, CaseRow.id == HearingRow.case_id)
-                    .where(HearingRow.id == hearing_id)
-                )
+                await session.execute(_with_case_number().where(HearingRow.id == hearing_id))
             ).first()
         return None if found is None else Hearing.from_row(*found)
 
@@ -403,8 +396,7 @@ class HearingRegistry:
     ) -> list[Hearing]:
         """Hearings scheduled in ``[since, until)``, of one judge or one court, by time."""
         query = (
-            select(HearingRow, CaseRow.case_number)
-            .join(CaseRow, CaseRow.id == HearingRow.case_id)
+            _with_case_number()
             .where(HearingRow.scheduled_at >= since, HearingRow.scheduled_at < until)
             .order_by(HearingRow.scheduled_at, HearingRow.id)
         )
@@ -523,8 +515,7 @@ class HearingRegistry:
         """Every hearing of a case, by time (closed ones included)."""
         async with self.db.session() as session:
             rows = await session.execute(
-                select(HearingRow, CaseRow.case_number)
-                .join(CaseRow, CaseRow.id == HearingRow.case_id)
+                _with_case_number()
                 .where(HearingRow.case_id == case_id)
                 .order_by(HearingRow.scheduled_at, HearingRow.id)
             )
