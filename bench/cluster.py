@@ -192,14 +192,8 @@ class Cluster:
         db = Database(database_url)
         await db.upgrade()
         registry = HearingRegistry(db)
-        issuer = TokenIssuer(
-            keys=KeyRing.load_or_create(self.root / "seed" / "keys"),
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            default_ttl_seconds=settings.token_ttl_seconds,
-            session_audience=settings.jwt_session_audience,
-            session_ttl_seconds=settings.session_ttl_seconds,
-            session_max_age_seconds=settings.session_max_age_seconds,
+        issuer = TokenIssuer.for_settings(
+            KeyRing.load_or_create(self.root / "seed" / "keys"), settings
         )
         tokens: dict[str, list[str]] = {}
         try:

@@ -177,15 +177,7 @@ class ServerContext:
         protocol = HearingProtocol(db, offset_clock=hearings.recording_offset)
         sfu = Sfu(settings)
         presence = PresenceRegistry()
-        issuer = TokenIssuer(
-            keys=keys,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            default_ttl_seconds=settings.token_ttl_seconds,
-            session_audience=settings.jwt_session_audience,
-            session_ttl_seconds=settings.session_ttl_seconds,
-            session_max_age_seconds=settings.session_max_age_seconds,
-        )
+        issuer = TokenIssuer.for_settings(keys, settings)
         archive = open_storage(
             settings.archive_url,
             data_dir=settings.data_dir,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import jwt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from server.auth.keys import KeyRing
 from server.auth.revocation import RevocationList
 from server.errors import CodedError
+
+if TYPE_CHECKING:
+    from server.settings import Settings
 
 ALGORITHM = "EdDSA"
 MAX_TOKEN_CHARS = 8192
@@ -97,6 +100,19 @@ class TokenIssuer:
     session_audience: str = "tyndau-session"
     session_ttl_seconds: int = 15 * 60
     session_max_age_seconds: int = 12 * 3600
+
+    @classmethod
+    def for_settings(cls, keys: KeyRing, settings: Settings) -> TokenIssuer:
+        """The issuer a node configured by ``settings`` mints with."""
+        return cls(
+            keys=keys,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            default_ttl_seconds=settings.token_ttl_seconds,
+            session_audience=settings.jwt_session_audience,
+            session_ttl_seconds=settings.session_ttl_seconds,
+            session_max_age_seconds=settings.session_max_age_seconds,
+        )
 
     def _sign(self, claims: dict[str, object]) -> str:
         key = self.keys.current
