@@ -9,6 +9,10 @@ publishes audio + video and subscribes to the P-1 others of its room.
 ``--target janus`` points the same load at Janus's VideoRoom (``janus_client.py``,
 ``apt-get install janus``) and ``--target both`` runs Tyndau then Janus and prints the
 ratio Tyndau / Janus per metric. Both then run in a private network namespace.
+``--loads 1x4,4x4,8x4`` runs several loads (each target in turn per load) and prints one
+markdown table (``--markdown FILE`` writes it). ``--probe`` adds ``delay_probe.py``: one
+audio stream through the SFU and back in its own real-time process, timed at the datagram,
+so the SFU's delay is measured without the generator's own lag.
 
 Cheap load generation
     One VP8 clip (640x480, 30 fps, ~700 kbit/s, keyframe every 2 s, 4 s) and one
@@ -69,6 +73,7 @@ import os
 import platform
 import shlex
 import socket
+import subprocess
 import sys
 import time
 from array import array
@@ -381,7 +386,11 @@ class SubscribedStream:
         self.last_arrival = 0.0
 
     async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        now = self.last_arrival = time.perf_counter()
+        self.record(packet, time.perf_counter())
+
+    def record(self, packet: RtpPacket, now: float) -> None:
+        """Count ``packet``, arrived at ``now`` (``perf_counter``), and time it."""
+        self.last_arrival = now
         seq = packet.sequence_number
         payload = packet.payload
         self.packets += 1
@@ -626,13 +635,16 @@ class ServerProcess:
     url: str
     pid: int
     tokens: dict[str, list[str]]
+    probe_tokens: list[str] = field(default_factory=list)  # with probe=True (delay_probe.py)
 
     @classmethod
     async def start(
-        cls, rooms: int, participants: int, pin: bool, log_path: Path | None
+        cls, rooms: int, participants: int, pin: bool, log_path: Path | None, probe: bool = False
     ) -> ServerProcess:
         command = [sys.executable, str(SERVER_SCRIPT), "--port", str(free_port())]
         command += ["--rooms", str(rooms), "--participants", str(participants)]
+        if probe:
+            command.append("--probe")
         if pin:
             command = ["taskset", "-c", "0", *command]
         stderr = log_path.open("ab") if log_path else None
@@ -649,7 +661,9 @@ class ServerProcess:
             process.kill()
             await process.wait()
             raise RuntimeError(f"the server did not start: {shlex.join(command)}") from None
-        return cls(process, info["url"], int(info["pid"]), info["tokens"])
+        return cls(
+            process, info["url"], int(info["pid"]), info["tokens"], info.get("probe_tokens", [])
+        )
 
     async def stop(self) -> int:
         """SIGTERM, wait for the graceful shutdown; SIGKILL after 30 s."""
@@ -677,8 +691,13 @@ class TyndauTarget:
 
     @classmethod
     async def start(cls, args: argparse.Namespace) -> TyndauTarget:
-        server = await ServerProcess.start(args.rooms, args.participants, args.pin, args.server_log)
+        server = await ServerProcess.start(
+            args.rooms, args.participants, args.pin, args.server_log, probe=args.probe
+        )
         return cls(server)
+
+    def probe_args(self) -> list[str]:
+        return ["--url", self.server.url, "--tokens", ",".join(self.server.probe_tokens)]
 
     async def metrics(self, session: aiohttp.ClientSession) -> dict[str, float]:
         return await server_metrics(session, self.server.url)
@@ -720,6 +739,9 @@ class JanusTarget:
 
     async def gc(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         return NO_GC
+
+    def probe_args(self) -> list[str]:
+        return ["--url", self.janus.url]
 
     async def _session(self) -> JanusSession:
         session = JanusSession(self.http, self.janus.url)
@@ -767,6 +789,97 @@ TARGETS: dict[str, type[TyndauTarget] | type[JanusTarget]] = {
     "tyndau": TyndauTarget,
     "janus": JanusTarget,
 }
+
+
+# --------------------------------------------------------------------------- delay probe
+
+PROBE_SCRIPT = Path(__file__).resolve().with_name("delay_probe.py")
+
+
+def probe_priority() -> list[str]:
+    """``chrt -f 50`` (real-time FIFO) if allowed here, else ``nice -n -20``, else nothing."""
+    for prefix in (["chrt", "-f", "50"], ["nice", "-n", "-20"]):
+        with contextlib.suppress(OSError):
+            check = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+            if check.returncode == 0 and not check.stderr:
+                return prefix
+    return []
+
+
+class DelayProbe:
+    """``delay_probe.py`` in its own process: one audio stream through the SFU and back,
+    timed at the datagram; on CPU 1 with ``--pin``, at real-time priority if allowed."""
+
+    def __init__(self, process: asyncio.subprocess.Process, priority: list[str]) -> None:
+        self.process = process
+        self.pid = process.pid
+        self.priority = shlex.join(priority) if priority else "normal (no chrt or nice -20)"
+
+    @classmethod
+    async def start(cls, target: Target, args: argparse.Namespace) -> DelayProbe:
+        priority = probe_priority()
+        if priority[:1] != ["chrt"]:
+            print(f"warning: delay probe not real-time, runs as: {priority}", file=sys.stderr)
+        command = [sys.executable, str(PROBE_SCRIPT), "--target", target.name]
+        command += [*target.probe_args(), "--timeout", str(args.join_timeout)]
+        if args.pin:
+            command = ["taskset", "-c", "1", *command]
+        process = await asyncio.create_subprocess_exec(
+            *priority, *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        probe = cls(process, priority)
+        try:
+            line = await asyncio.wait_for(probe._line(), args.join_timeout + 30)
+        except BaseException:
+            await probe.kill()
+            raise
+        if not line.get("flowing"):
+            await probe.kill()
+            raise RuntimeError("the delay probe did not start")
+        return probe
+
+    async def _line(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        raw = await self.process.stdout.readline()
+        if not raw:
+            raise RuntimeError(f"the delay probe exited ({await self.process.wait()})")
+        data: dict[str, Any] = json.loads(raw)
+        return data
+
+    async def stop(self) -> dict[str, Any]:
+        """Its samples (arrival, delay), then it closes its peers and exits."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"stop\n")
+        await self.process.stdin.drain()
+        data = await asyncio.wait_for(self._line(), 30)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.process.wait(), 20)
+        await self.kill()
+        return data
+
+    async def kill(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+
+def probe_result(data: dict[str, Any], start: Snapshot, end: Snapshot) -> dict[str, Any]:
+    """The probe's samples that arrived inside the window."""
+    window = array(
+        "d",
+        (
+            d
+            for t, d in zip(data["arrivals"], data["delays"], strict=True)
+            if start.wall <= t < end.wall
+        ),
+    )
+    return {
+        "probe_delay_ms": percentiles_ms(window),
+        "probe_samples": len(window),
+        "probe_unmatched_packets": data["unmatched"],
+        "probe_loss_packets": data["loss_seq"],
+        "probe_not_stamped_at_datagram": data["not_stamped_at_datagram"],
+    }
 
 
 # --------------------------------------------------------------------------- the run
@@ -848,8 +961,11 @@ class CpuSampler:
     """Every ``interval`` s: CPU used by other programs, in cores (the machine's busy time
     minus the SFU's and the generator's). Shows whether something else ran, and when."""
 
-    def __init__(self, server_pid: int, interval: float = 0.5) -> None:
+    def __init__(
+        self, server_pid: int, interval: float = 0.5, extra_pids: tuple[int, ...] = ()
+    ) -> None:
         self.server_pid = server_pid
+        self.extra_pids = extra_pids  # ours too (the delay probe)
         self.interval = interval
         self.samples: list[tuple[float, float]] = []  # (time since start, other cores)
         self._task: asyncio.Task[None] | None = None
@@ -861,6 +977,7 @@ class CpuSampler:
         ticks = cpu_ticks()
         busy = sum(busy for busy, _, _ in ticks) / clock_ticks()
         ours = process_cpu_seconds(self.server_pid) + time.process_time()
+        ours += sum(process_cpu_seconds(pid) for pid in self.extra_pids)
         return time.perf_counter(), busy - ours
 
     async def _run(self) -> None:
@@ -1078,6 +1195,19 @@ def render(result: dict[str, Any]) -> str:
         ("  of which after the SFU's send", delay(result["delay_ms_video_after_sfu_send"])),
         ("  and up to the SFU's send", delay(result["delay_ms_video_up_to_sfu_send"])),
         (
+            "probe delay ms p50/p95/p99 (max)",
+            f"{delay(result['probe_delay_ms'])} ({num(result['probe_delay_ms']['max'])})"
+            if "probe_delay_ms" in result
+            else "n/a (no --probe)",
+        ),
+        (
+            "probe samples / unmatched / lost, CPU %",
+            f"{result['probe_samples']} / {result['probe_unmatched_packets']} / "
+            f"{result['probe_loss_packets']}, {num(result['probe_cpu_percent'])}"
+            if "probe_delay_ms" in result
+            else "n/a",
+        ),
+        (
             "delay samples / unmatched packets",
             f"{result['delay_samples']} / {result['delay_unmatched_packets']}",
         ),
@@ -1190,6 +1320,7 @@ async def run_target(name: str, args: argparse.Namespace) -> dict[str, Any]:
     restrict_host_addresses([HOST if name == "tyndau" else ICE_ADDRESS])
     server = await TARGETS[name].start(args)
     gen: Generator | None = None
+    probe: DelayProbe | None = None
     lag = LoopLag()
     session = aiohttp.ClientSession()
     try:
@@ -1217,17 +1348,22 @@ async def run_target(name: str, args: argparse.Namespace) -> dict[str, Any]:
             raise TimeoutError(f"{exc} ({gen.flow_summary()})") from None
         join_seconds = time.perf_counter() - began
         print(f"{name}: all flowing after {join_seconds:.1f} s; warm-up...", file=sys.stderr)
+        if args.probe:
+            probe = await DelayProbe.start(server, args)
         gc.collect()
         gc.freeze()  # the set-up's objects: no full collection of them during the window
         await asyncio.sleep(args.warmup)
         start = await Snapshot.take(gen, server, session)
-        sampler = CpuSampler(server.pid)
+        sampler = CpuSampler(server.pid, extra_pids=(probe.pid,) if probe else ())
+        probe_cpu = process_cpu_seconds(probe.pid) if probe else 0.0
         sampler.start()
         gen.measurement.collecting = lag.collecting = True
         await asyncio.sleep(args.seconds)
         gen.measurement.collecting = lag.collecting = False
         await sampler.stop()
         end = await Snapshot.take(gen, server, session)
+        if probe is not None:
+            probe_cpu = process_cpu_seconds(probe.pid) - probe_cpu
         memory_loaded = process_memory(server.pid)
         if args.timeline:
             path = args.timeline
@@ -1236,6 +1372,19 @@ async def run_target(name: str, args: argparse.Namespace) -> dict[str, Any]:
             path.write_text(json.dumps(timeline(gen, start, end, sampler)) + "\n")
         result = report(name, args, gen, start, end, memory_idle, memory_loaded, lag, join_seconds)
         result["other_cpu_peak_percent"] = 100 * max((c for _, c in sampler.samples), default=0)
+        if probe is not None:
+            result.update(probe_result(await probe.stop(), start, end))
+            result["probe_priority"] = probe.priority
+            result["probe_cpu_percent"] = 100 * probe_cpu / result["seconds_measured"]
+            result["other_cpu_percent"] -= result["probe_cpu_percent"]
+            if result["forwarded_counted_by"] == "subscribers":  # Janus forwarded these too
+                result["forwarded_counted_by"] = "subscribers and the delay probe"
+                forwarded = result["server_forwarded_packets_per_s"]
+                forwarded += result["probe_samples"] / result["seconds_measured"]
+                result["server_forwarded_packets_per_s"] = forwarded
+                result["server_cpu_us_per_forwarded_packet"] = ratio(
+                    1e4 * result["server_cpu_percent"], forwarded
+                )
         ramp_seconds = time.perf_counter() - began - args.seconds
         result["server_gc_joins_and_warmup"] = gc_delta(
             gc_before_joins, start.server_gc, ramp_seconds
@@ -1245,6 +1394,8 @@ async def run_target(name: str, args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await session.close()
         await lag.stop()
+        if probe is not None:
+            await probe.kill()
         if gen is not None:
             await gen.close()
         code = await server.stop()
@@ -1252,15 +1403,58 @@ async def run_target(name: str, args: argparse.Namespace) -> dict[str, Any]:
             print(f"warning: {name} exited with {code}", file=sys.stderr)
 
 
+def join_timeout(args: argparse.Namespace, rooms: int, participants: int) -> float:
+    """``--join-timeout``, or 30 s + 2 s per participant of the load."""
+    return args.join_timeout_arg or 30 + 2 * rooms * participants
+
+
+def run_budget(args: argparse.Namespace) -> float:
+    """An upper bound for the whole run: every load, every target."""
+    names = 2 if args.target == "both" else 1
+    return sum(
+        names * (args.wait_quiet + 2 * join_timeout(args, r, p) + args.warmup + args.seconds + 90)
+        for r, p in args.loads
+    )
+
+
+def failed_run(name: str, args: argparse.Namespace, exc: BaseException) -> dict[str, Any]:
+    """A run of ``--loads`` that did not finish: a row saying why."""
+    return {
+        "target": name,
+        "rooms": args.rooms,
+        "participants_per_room": args.participants,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": machine(),
+        "pinned": args.pin,
+        "error": str(exc) or type(exc).__name__,
+    }
+
+
 async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The chosen targets one after the other, each from a quiet machine if asked."""
+    """Every load, and for each the chosen targets one after the other, each from a quiet
+    machine if asked. With ``--loads`` a run that fails is a row, and the next one runs."""
     install_send_hook()
     names = ["tyndau", "janus"] if args.target == "both" else [args.target]
     results = []
-    for name in names:
-        if args.wait_quiet:
-            await wait_until_quiet(args.wait_quiet)
-        results.append(await run_target(name, args))
+    for rooms, participants in args.loads:
+        load = argparse.Namespace(**vars(args))
+        load.rooms, load.participants = rooms, participants
+        load.join_timeout = join_timeout(args, rooms, participants)
+        if args.timeline and len(args.loads) > 1:
+            load.timeline = args.timeline.with_name(
+                f"{args.timeline.stem}-{rooms}x{participants}{args.timeline.suffix}"
+            )
+        for name in names:
+            if args.wait_quiet:
+                await wait_until_quiet(args.wait_quiet)
+            if not args.loads_given:
+                results.append(await run_target(name, load))
+                continue
+            try:
+                results.append(await run_target(name, load))
+            except (TimeoutError, RuntimeError, OSError) as exc:
+                print(f"error: {name} {rooms}x{participants}: {exc}", file=sys.stderr)
+                results.append(failed_run(name, load, exc))
     return results
 
 
@@ -1270,6 +1464,8 @@ COMPARED = [  # (row, key path, format); ratio Tyndau / Janus for each
     ("SFU CPU us / forwarded packet", ("server_cpu_us_per_forwarded_packet",), ".1f"),
     ("delay p50 ms", ("delay_ms", "p50"), ".2f"),
     ("delay p99 ms", ("delay_ms", "p99"), ".2f"),
+    ("probe delay p50 ms", ("probe_delay_ms", "p50"), ".2f"),
+    ("probe delay p99 ms", ("probe_delay_ms", "p99"), ".2f"),
     ("loss % (seq gaps)", ("loss_percent_seq",), ".3f"),
     ("SFU MiB per participant", ("server_mib_per_participant",), ".2f"),
     ("SFU anon RSS loaded MiB", ("server_anon_loaded_mib",), ".1f"),
@@ -1278,17 +1474,21 @@ COMPARED = [  # (row, key path, format); ratio Tyndau / Janus for each
 ]
 
 
+def metric(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
+    """A number of a result by its key path, or None."""
+    value: Any = result
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, int | float) else None
+
+
+def num(value: float | None, fmt: str) -> str:
+    return "n/a" if value is None else format(value, fmt)
+
+
 def render_comparison(tyndau: dict[str, Any], janus: dict[str, Any]) -> str:
     """One table: Tyndau, Janus and Tyndau / Janus per metric."""
-
-    def get(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
-        value: Any = result
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        return value if isinstance(value, int | float) else None
-
-    def num(value: float | None, fmt: str) -> str:
-        return "n/a" if value is None else format(value, fmt)
+    get = metric
 
     width = max(len(row) for row, _, _ in COMPARED)
     lines = [
@@ -1306,6 +1506,93 @@ def render_comparison(tyndau: dict[str, Any], janus: dict[str, Any]) -> str:
             f"quiet machine: {'yes' if quiet(result) else 'NO'}"
         )
     return "\n".join(lines)
+
+
+TABLE = [  # --loads: (column, [(key path, format)]); a ratio row Tyndau / Janus per load
+    ("fwd pkt/s", [(("server_forwarded_packets_per_s",), ".0f")]),
+    ("SFU CPU %", [(("server_cpu_percent",), ".1f")]),
+    ("µs CPU / fwd pkt", [(("server_cpu_us_per_forwarded_packet",), ".1f")]),
+    ("loss %", [(("loss_percent_seq",), ".3f")]),
+    (
+        "probe delay p50 / p95 / p99 / max ms",
+        [(("probe_delay_ms", k), ".2f") for k in ("p50", "p95", "p99", "max")],
+    ),
+    ("generator delay p50 / p99 ms", [(("delay_ms", k), ".2f") for k in ("p50", "p99")]),
+    ("MiB / participant", [(("server_mib_per_participant",), ".2f")]),
+    ("generator CPU %", [(("generator_cpu_percent",), ".0f")]),
+    (
+        "other programs % (peak)",
+        [(("other_cpu_percent",), ".0f"), (("other_cpu_peak_percent",), ".0f")],
+    ),
+]
+
+
+NO_RATIO = {"other programs % (peak)"}
+
+
+def render_markdown(results: list[dict[str, Any]], command: str, load_before: str) -> str:
+    """The ``--loads`` table: per load and SFU one row, then Tyndau / Janus."""
+    first = results[0]
+    m = first["machine"]
+    lines = [
+        f"{first['date']} – {results[-1]['date']}; {m['nproc']} × {m['cpu_model']}, "
+        f"Linux {m['kernel']}, Python {m['python']}, pinned={first['pinned']}; "
+        f"load average before: {load_before}",
+        "",
+        f"`{command}`",
+        "",
+        "| load | SFU | " + " | ".join(c for c, _ in TABLE) + " | sustained; quiet |",
+        "|---|---|" + "---|" * len(TABLE) + "---|",
+    ]
+
+    def cells(values: list[str]) -> str:
+        return values[0] if len(values) == 1 else " / ".join(values)
+
+    def row(result: dict[str, Any]) -> str:
+        load = f"{result['rooms']} × {result['participants_per_room']}"
+        name = result["target"].capitalize()
+        if "error" in result:
+            return f"| {load} | {name} | failed: {result['error']} |"
+        values = [cells([num(metric(result, p), f) for p, f in paths]) for _, paths in TABLE]
+        verdict = "; ".join(result["not_sustained_because"]) or "yes"
+        verdict += f"; {'yes' if quiet(result) else 'NO'}"
+        return f"| {load} | {name} | " + " | ".join(values) + f" | {verdict} |"
+
+    by_load: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
+    for result in results:
+        by_load.setdefault((result["rooms"], result["participants_per_room"]), {})[
+            result["target"]
+        ] = result
+    for (rooms, participants), runs in by_load.items():
+        lines += [row(r) for r in runs.values()]
+        tyndau, janus = runs.get("tyndau"), runs.get("janus")
+        if tyndau and janus and "error" not in tyndau and "error" not in janus:
+            ratios = []
+            for column, paths in TABLE:
+                if column in NO_RATIO:
+                    ratios.append("")
+                    continue
+                parts = []
+                for p, _ in paths:
+                    t, j = metric(tyndau, p), metric(janus, p)
+                    parts.append("–" if t is None or not j else f"{t / j:.2f}")
+                ratios.append(cells(parts))
+            lines.append(
+                f"| {rooms} × {participants} | **Tyndau / Janus** | " + " | ".join(ratios) + " | |"
+            )
+    probe = next((r.get("probe_priority") for r in results if r.get("probe_priority")), None)
+    if probe:
+        lines += ["", f"Delay probe priority: `{probe}`."]
+    return "\n".join(lines)
+
+
+def parse_loads(text: str) -> list[tuple[int, int]]:
+    """``1x4,4x4,8x4`` -> [(1, 4), (4, 4), (8, 4)]."""
+    loads = []
+    for item in text.split(","):
+        rooms, _, participants = item.strip().lower().partition("x")
+        loads.append((int(rooms), int(participants)))
+    return loads
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1328,11 +1615,26 @@ def main(argv: list[str] | None = None) -> int:
         "--wait-quiet", type=float, default=0, help="wait up to this many s for an idle machine"
     )
     parser.add_argument("--server-log", type=Path, help="server stderr (default: inherited)")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="also run bench/delay_probe.py (one audio stream, its own process, real-time)",
+    )
+    parser.add_argument(
+        "--loads",
+        type=parse_loads,
+        help="several loads in one run, e.g. 1x4,4x4,8x4 (instead of --rooms/--participants); "
+        "prints one markdown table",
+    )
+    parser.add_argument("--markdown", type=Path, help="write the markdown table here")
     args = parser.parse_args(argv)
-    if args.participants < 2 or args.rooms < 1:
+    args.loads_given = args.loads is not None
+    if not args.loads_given:
+        args.loads = [(args.rooms, args.participants)]
+    if any(p < 2 or r < 1 for r, p in args.loads):
         parser.error("need at least 1 room of 2 participants")
-    if args.join_timeout is None:
-        args.join_timeout = 30 + 2 * args.rooms * args.participants
+    args.join_timeout_arg = args.join_timeout
+    args.join_timeout = join_timeout(args, args.rooms, args.participants)
     if args.pin:
         if (os.cpu_count() or 1) < 2:
             parser.error("--pin needs two CPUs")
@@ -1349,19 +1651,27 @@ def main(argv: list[str] | None = None) -> int:
         if not in_bench_netns():  # both SFUs in the same private namespace, fair and closed
             command = netns_command([sys.executable, *sys.argv])
             os.execvp(command[0], command)  # noqa: S606 - a fixed command, no shell
-    runs = 2 if args.target == "both" else 1
-    one = args.wait_quiet + 2 * args.join_timeout + args.warmup + args.seconds + 60
+    command = shlex.join(["python", *sys.argv])
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     try:
-        results = asyncio.run(asyncio.wait_for(run(args), runs * one))
+        results = asyncio.run(asyncio.wait_for(run(args), run_budget(args)))
     except (TimeoutError, RuntimeError) as exc:
         print(f"error: {exc or 'the run went over its time budget'}", file=sys.stderr)
         return 1
     for result in results:
-        print(render(result))
-    if len(results) == 2:
+        if "error" not in result:
+            print(render(result))
+    if len(results) == 2 and not args.loads_given:
         print(render_comparison(*results))
+    if args.loads_given or args.markdown:
+        table = render_markdown(results, command, load_before)
+        print(table)
+        if args.markdown:
+            args.markdown.write_text(table + "\n")
     if args.json:
         data: Any = results[0] if len(results) == 1 else {r["target"]: r for r in results}
+        if args.loads_given:
+            data = {"command": command, "load_average_before": load_before, "runs": results}
         args.json.write_text(json.dumps(data, indent=2) + "\n")
     return 0
 

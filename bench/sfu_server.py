@@ -8,7 +8,11 @@ be read from ``/proc/<pid>``)::
 It registers ``bench-0`` ... ``bench-{R-1}``, mints one speaker token per
 participant, prints one JSON line on stdout and serves until SIGTERM/SIGINT::
 
-    {"url": "http://127.0.0.1:8443", "pid": 1234, "tokens": {"bench-0": ["eyJ...", ...]}}
+    {"url": "http://127.0.0.1:8443", "pid": 1234, "tokens": {"bench-0": ["eyJ...", ...]},
+     "probe_tokens": []}
+
+With ``--probe`` it also registers ``bench-probe`` for ``bench/delay_probe.py``: its
+two tokens (an audio publisher, a subscriber) are ``probe_tokens``.
 
 The only addition to the app is a diagnostic route, ``GET /bench/gc``, with the
 garbage collector's pauses in this process (a stopped event loop forwards nothing).
@@ -40,6 +44,11 @@ from server.settings import Settings
 
 HOST = "127.0.0.1"
 SPEAKER = Grants(publish_audio=True, publish_video=True, subscribe=True)
+PROBE_HEARING = "bench-probe"  # bench/delay_probe.py: one audio publisher, one subscriber
+PROBE_GRANTS = (
+    Grants(publish_audio=True, subscribe=False),
+    Grants(publish_audio=False, subscribe=True),
+)
 LONG_PAUSE_MS = 5.0
 
 
@@ -68,20 +77,39 @@ class GcPauses:
         return {"count": self.count, "total_ms": self.total_ms, "long": self.long}
 
 
+async def save_hearing(ctx: ServerContext, hearing_id: str, number: int) -> None:
+    await ctx.hearings.save(
+        Hearing(
+            id=hearing_id,
+            case_number=f"BENCH-{number:04d}",
+            title=f"Load test room {number}",
+            state=HearingState.IN_SESSION,
+            auto_admit=True,
+        )
+    )
+
+
+async def mint_probe_tokens(ctx: ServerContext) -> list[str]:
+    """The delay probe's hearing (apart from the load's): a publisher and a subscriber token."""
+    await save_hearing(ctx, PROBE_HEARING, 9999)
+    return [
+        ctx.issuer.issue(
+            hearing=PROBE_HEARING,
+            participant_id=f"probe-{j}",
+            name=f"Delay probe {j}",
+            role="lawyer",
+            grants=grants,
+        )
+        for j, grants in enumerate(PROBE_GRANTS)
+    ]
+
+
 async def mint_tokens(ctx: ServerContext, rooms: int, participants: int) -> dict[str, list[str]]:
     """Schedule the bench hearings and return their speaker tokens, by hearing id."""
     tokens: dict[str, list[str]] = {}
     for i in range(rooms):
         hearing_id = f"bench-{i}"
-        await ctx.hearings.save(
-            Hearing(
-                id=hearing_id,
-                case_number=f"BENCH-{i:04d}",
-                title=f"Load test room {i}",
-                state=HearingState.IN_SESSION,
-                auto_admit=True,
-            )
-        )
+        await save_hearing(ctx, hearing_id, i)
         tokens[hearing_id] = [
             ctx.issuer.issue(
                 hearing=hearing_id,
@@ -95,7 +123,7 @@ async def mint_tokens(ctx: ServerContext, rooms: int, participants: int) -> dict
     return tokens
 
 
-async def serve(port: int, rooms: int, participants: int, data_dir: Path) -> None:
+async def serve(port: int, rooms: int, participants: int, data_dir: Path, probe: bool) -> None:
     settings = Settings(
         host=HOST,
         port=port,
@@ -117,6 +145,7 @@ async def serve(port: int, rooms: int, participants: int, data_dir: Path) -> Non
     runner = web.AppRunner(app, shutdown_timeout=settings.shutdown_timeout_seconds, access_log=None)
     await runner.setup()  # the context starts: database ready
     tokens = await mint_tokens(ctx, rooms, participants)
+    probe_tokens = await mint_probe_tokens(ctx) if probe else []
     site = web.TCPSite(runner, HOST, port)
     await site.start()
     bound_port = port or int(runner.addresses[0][1])
@@ -126,7 +155,12 @@ async def serve(port: int, rooms: int, participants: int, data_dir: Path) -> Non
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    line = {"url": f"http://{HOST}:{bound_port}", "pid": os.getpid(), "tokens": tokens}
+    line = {
+        "url": f"http://{HOST}:{bound_port}",
+        "pid": os.getpid(),
+        "tokens": tokens,
+        "probe_tokens": probe_tokens,
+    }
     sys.stdout.write(json.dumps(line) + "\n")
     sys.stdout.flush()
     try:
@@ -140,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 = any free port")
     parser.add_argument("--rooms", type=int, required=True)
     parser.add_argument("--participants", type=int, required=True)
+    parser.add_argument(
+        "--probe", action="store_true", help="also the delay probe's hearing and its 2 tokens"
+    )
     args = parser.parse_args(argv)
     # The server's own choice (TYNDAU_EVENT_LOOP, default uvloop), as `tyndau serve` makes it.
     kind = Settings().event_loop
@@ -147,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="tyndau-bench-") as tmp,
         asyncio.Runner(loop_factory=lambda: new_event_loop(kind)) as runner,
     ):
-        runner.run(serve(args.port, args.rooms, args.participants, Path(tmp) / "data"))
+        runner.run(serve(args.port, args.rooms, args.participants, Path(tmp) / "data", args.probe))
     return 0
 
 
