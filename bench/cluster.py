@@ -402,14 +402,19 @@ async def replaced(redis: Redis, hearing_id: str, owner: str, killed_at: float) 
 
 
 async def recovered(gen: Generator, killed_at: float) -> list[float]:
-    """Seconds from the kill to each participant's first RTP packet after it."""
+    """Seconds from the kill to each participant's first RTP packet after it, on a stream
+    of the connection made again (a packet of the old one still queued must not count)."""
+    old = [list(p.streams.values()) for p in gen.participants]  # held: ids stay unique
+    before = [{id(s) for s in streams} for streams in old]
     back: dict[int, float] = {}
     deadline = time.monotonic() + RECOVERY_TIMEOUT
     while len(back) < len(gen.participants) and time.monotonic() < deadline:
         for number, participant in enumerate(gen.participants):
             if number in back:
                 continue
-            arrivals = [s.last_arrival for s in participant.streams.values()]
+            arrivals = [
+                s.last_arrival for s in participant.streams.values() if id(s) not in before[number]
+            ]
             if any(at > killed_at for at in arrivals):
                 back[number] = time.perf_counter() - killed_at
         await asyncio.sleep(POLL)
