@@ -265,12 +265,31 @@ class Placement:
                     return info
             # Not placed, or its node is dead (or not a node we understand): choose.
             alive, dead = await self.registry.members()
-            chosen = self._choose(alive, {})
+            chosen = self._choose(alive, await self._placed_since_heartbeat(alive))
             seen = dead.get(holder) if holder is not None else None
             if await self._swap(hearing_id, raw_holder, chosen.id, seen):
                 await self._placed(hearing_id, chosen, holder, seen)
                 return chosen
         raise TimeoutError(f"placement of {hearing_id} kept changing under us")
+
+    async def _placed_since_heartbeat(self, alive: list[NodeInfo]) -> dict[str, int]:
+        """Hearings placed on each node that its last heartbeat did not count yet.
+
+        A node's load is as fresh as its heartbeat; hearings starting together
+        within one would otherwise all go to the node that looked least loaded.
+        The placement sets are up to date: what they hold beyond the heartbeat's
+        count is on its way.
+        """
+        if not alive:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for node in alive:
+                pipe.scard(placements_key(node.id))
+            counts = await pipe.execute()
+        return {
+            node.id: max(0, int(count) - node.load.hearings)
+            for node, count in zip(alive, counts, strict=True)
+        }
 
     def _choose(self, alive: list[NodeInfo], pending: dict[str, int]) -> NodeInfo:
         """The least loaded live node with room; this node wins ties (no redirect)."""
@@ -452,7 +471,7 @@ class Placement:
     async def _fail_over(self, dead: str, seen_ms: int, alive: list[NodeInfo]) -> None:
         hearings = [_text(h) for h in await self._redis.smembers(placements_key(dead))]
         log.warning("node_dead", node=dead, last_seen_ms=seen_ms, hearings=len(hearings))
-        pending: dict[str, int] = {}
+        pending = await self._placed_since_heartbeat(alive)
         for hearing_id in hearings:
             chosen = self._choose(alive, pending)
             if await self._swap(hearing_id, dead, chosen.id, seen_ms):

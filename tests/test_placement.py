@@ -200,6 +200,22 @@ async def test_nodes_racing_to_place_one_hearing_agree_on_one_owner(
         await redis.aclose()
 
 
+async def test_hearings_starting_together_are_spread_over_the_nodes(
+    two_nodes: list[RunningServer],
+) -> None:
+    # Eight hearings placed within one heartbeat (the load in the registry is not
+    # fresh yet): each node takes half, not the one that looked least loaded.
+    a, b = two_nodes
+    chosen = []
+    for number in range(8):
+        entry = a if number % 2 else b
+        chosen.append((await _placement(entry).place(f"burst-{number}")).id)
+    counts = {
+        node.ctx.settings.node_id: chosen.count(node.ctx.settings.node_id) for node in two_nodes
+    }
+    assert sorted(counts.values()) == [4, 4], counts
+
+
 async def test_without_redis_every_hearing_is_served_here(tyndau: RunningServer) -> None:
     placement = tyndau.ctx.placement
     assert isinstance(placement, LocalPlacement)
