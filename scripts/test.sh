@@ -13,7 +13,8 @@ cd "$ROOT"
 # (tests/support/coturn.py runs /usr/bin/turnserver with its own configuration);
 # redis-server: two nodes share a throwaway Redis the tests start (tests/support/redis.py);
 # nginx-light: deploy/nginx/ is checked with `nginx -t` and routes to two real nodes
-# (tests/test_deploy.py runs /usr/sbin/nginx with its own prefix and ports).
+# (tests/test_deploy.py runs /usr/sbin/nginx with its own prefix and ports);
+# docker-compose: `docker-compose config` checks deploy/compose.yaml (no engine needed).
 had_coturn=0
 dpkg-query -W -f='${Status}' coturn 2>/dev/null | grep -q "install ok installed" && had_coturn=1
 had_redis=0
@@ -21,7 +22,7 @@ dpkg-query -W -f='${Status}' redis-server 2>/dev/null | grep -q "install ok inst
 had_nginx=0
 dpkg-query -W -f='${Status}' nginx-light 2>/dev/null | grep -q "install ok installed" && had_nginx=1
 apt_install_missing chromium fonts-noto-core fonts-dejavu-core ca-certificates postgresql coturn \
-  redis-server nginx-light
+  redis-server nginx-light docker-compose
 # Debian starts the coturn service on install, with a configuration that asks for no
 # credentials: an open relay. The tests never use it, so one installed just now is stopped.
 if [ "$had_coturn" = 0 ] && [ -d /run/systemd/system ]; then
