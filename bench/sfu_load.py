@@ -825,7 +825,11 @@ class DelayProbe:
         if args.pin:
             command = ["taskset", "-c", "1", *command]
         process = await asyncio.create_subprocess_exec(
-            *priority, *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            *priority,
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=1 << 24,  # the samples come as one JSON line (~50 kB per minute)
         )
         probe = cls(process, priority)
         try:
