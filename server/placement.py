@@ -133,7 +133,13 @@ def _text(value: Any) -> str:
 
 
 def _moment(ms: int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+    """The time ``ms`` (epoch milliseconds, as Redis holds it); None when it is no time at all."""
+    if ms is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (ValueError, OverflowError, OSError):  # a junk score in tyndau:nodes
+        return None
 
 
 class LocalPlacement:
