@@ -97,10 +97,18 @@ class Recorder:
             return
         now = datetime.now(UTC)
         for hearing in self.hearings.all():
-            if hearing.state is HearingState.IN_SESSION and (
-                owns is None or await owns(hearing.id)
-            ):
-                self._begin(hearing.id, "resumed", now, reason="restart")
+            if owns is None or await owns(hearing.id):
+                self.resume(hearing.id, now)
+
+    def resume(self, hearing_id: str, at: datetime) -> None:
+        """Capture ``hearing_id`` on if it is in session (``resumed``, reason ``restart``).
+
+        For a hearing this process begins to serve with nothing failed: its own
+        start, or a first placement on this node.
+        """
+        hearing = self.hearings.get(hearing_id)
+        if self.enabled and hearing is not None and hearing.state is HearingState.IN_SESSION:
+            self._begin(hearing_id, "resumed", at, reason="restart")
 
     async def stop(self) -> None:
         """Close every open segment (``paused``: the server stops mid-session)."""

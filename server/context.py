@@ -94,10 +94,7 @@ class ServerContext:
         if previous is None:
             # Placed for the first time (or after every node and Redis lost it): nothing
             # failed; a hearing in session is captured on as after a restart.
-            async def only_this(candidate: str) -> bool:
-                return candidate == hearing_id
-
-            await self.recorder.start(owns=only_this)
+            self.recorder.resume(hearing_id, datetime.now(UTC))
             return
         await self.recorder.take_over(hearing_id, datetime.now(UTC), previous, previous_seen_at)
 
