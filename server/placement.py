@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from server.errors import CodedError
 from server.nodes import (
@@ -176,6 +176,7 @@ class Placement:
     def __init__(self, settings: Settings, sfu: Sfu) -> None:
         assert settings.redis_url is not None
         self._redis = connect(settings.redis_url)
+        self._subscriber = connect(settings.redis_url, subscriber=True)
         self.held: set[str] = set()  # hearings this node serves, as Redis last said
         self.registry = NodeRegistry(
             self._redis, settings, LoadSampler(sfu, lambda: len(self.held))
@@ -236,6 +237,7 @@ class Placement:
             log.warning("node_leave_failed", node=self.node_id, error=str(exc))
         self.held.clear()
         await self._redis.aclose()
+        await self._subscriber.aclose()
 
     # -- placement --------------------------------------------------------------
 
@@ -272,6 +274,8 @@ class Placement:
             # Not placed, or its node is dead (or not a node we understand): choose.
             alive, dead = await self.registry.members()
             chosen = self._choose(alive, await self._placed_since_heartbeat(alive))
+            if chosen.id == self.node_id and all(n.id != self.node_id for n in alive):
+                await self._heartbeat_first()
             seen = dead.get(holder) if holder is not None else None
             if await self._swap(hearing_id, raw_holder, chosen.id, seen):
                 await self._placed(hearing_id, chosen, holder, seen)
@@ -431,6 +435,15 @@ class Placement:
                 log.exception("node_heartbeat_crashed", node=self.node_id)
             await asyncio.sleep(self._heartbeat_seconds)
 
+    async def _heartbeat_first(self) -> None:
+        """Heartbeat before writing a placement on this node while it may not be listed.
+
+        A placement whose node has no heartbeat reads as a dead node's: a connect at
+        another node in between would take a hearing this node is serving.
+        """
+        with contextlib.suppress(ResponseError):  # a registry key not ours: the hash is written
+            await self.registry.heartbeat()
+
     async def _mine(self) -> set[str]:
         """The hearings Redis places on this node (the set, checked against each key)."""
         members = [_text(m) for m in await self._redis.smembers(placements_key(self.node_id))]
@@ -447,13 +460,15 @@ class Placement:
         held = sorted(self.held)
         if held:
             holders = await self._redis.mget([placement_key(h) for h in held])
+            lost = [h for h, raw in zip(held, holders, strict=True) if raw is None]
+            if lost:  # Redis restarted empty
+                await self._heartbeat_first()
+            for hearing_id in lost:
+                if await self._swap(hearing_id, None, self.node_id):
+                    log.info("placement_reasserted", hearing=hearing_id)
             for hearing_id, raw in zip(held, holders, strict=True):
-                holder = None if raw is None else _text(raw)
-                if holder is None:  # Redis restarted empty: say again that it is here
-                    if await self._swap(hearing_id, None, self.node_id):
-                        log.info("placement_reasserted", hearing=hearing_id)
-                elif holder != self.node_id:
-                    self._spawn(self._let_go(hearing_id, holder))
+                if raw is not None and _text(raw) != self.node_id:
+                    self._spawn(self._let_go(hearing_id, _text(raw)))
         for hearing_id in await self._mine() - self.held:
             self._spawn(self._acquire(hearing_id, None, None))  # its message was lost
 
@@ -492,7 +507,7 @@ class Placement:
     async def _listen(self) -> None:
         delay = 0.1
         while not self._stopping:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(CHANNEL)
                 self.subscribed.set()

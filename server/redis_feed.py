@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 
 import structlog
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from server.redis_client import connect
@@ -41,6 +40,7 @@ class RedisFeed:
 
     def __init__(self, redis_url: str, resync_seconds: float = RESYNC_SECONDS) -> None:
         self._redis = connect(redis_url)
+        self._subscriber = connect(redis_url, subscriber=True)
         self._resync_seconds = resync_seconds
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()  # set while the subscription is live (tests wait on it)
@@ -64,18 +64,14 @@ class RedisFeed:
                 await self._task
             self._task = None
         await self._redis.aclose()
+        await self._subscriber.aclose()
 
     async def send(self, message: str, **log_fields: object) -> None:
         """Publish (bounded wait). What it announces is in the database already, so a
         failure is logged (``<name>_publish_failed`` with ``log_fields``), never raised."""
         try:
             async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
-                try:
-                    await self._redis.publish(self.channel, message)
-                except RedisConnectionError:
-                    # A pooled connection from before a Redis restart fails its first
-                    # command; once on a fresh one (Redis still away fails at once).
-                    await self._redis.publish(self.channel, message)
+                await self._redis.publish(self.channel, message)
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning(f"{self.name}_publish_failed", error=str(exc), **log_fields)
 
@@ -83,7 +79,7 @@ class RedisFeed:
         delay = RETRY_FIRST_SECONDS
         loop = asyncio.get_running_loop()
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
                 # What was said while this node was not listening is in the database.

@@ -34,7 +34,7 @@ class NodeRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     """``AsyncRedisManager`` that skips Redis for sockets on this node, and can be closed."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(url, channel=CHANNEL, redis_options=redis_options())
+        super().__init__(url, channel=CHANNEL, redis_options=redis_options(subscriber=True))
         self.subscriptions = 0  # how many times it (re)subscribed (tests wait on it)
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:

@@ -83,14 +83,19 @@ async def _registered(nodes: list[RunningServer]) -> None:
 
 @asynccontextmanager
 async def _cluster(
-    root: Path, database_url: str, redis_url: str, count: int, dead_seconds: float = DEAD_SECONDS
+    root: Path,
+    database_url: str,
+    redis_url: str,
+    count: int,
+    dead_seconds: float = DEAD_SECONDS,
+    heartbeat_seconds: float = HEARTBEAT_SECONDS,
 ) -> AsyncIterator[list[RunningServer]]:
     async with in_process_nodes(
         root,
         database_url,
         redis_url,
         count,
-        node_heartbeat_seconds=HEARTBEAT_SECONDS,
+        node_heartbeat_seconds=heartbeat_seconds,
         node_dead_seconds=dead_seconds,
         recording_enabled=False,
     ) as nodes:
@@ -285,6 +290,37 @@ async def test_with_redis_away_the_serving_node_goes_on_and_others_refuse(
         await asyncio.gather(
             *(c.close() for c in (judge, lawyer) if c is not None), return_exceptions=True
         )
+
+
+async def test_after_redis_comes_back_empty_no_node_takes_a_live_nodes_hearing(
+    tmp_path: Path, database_url: str, redis_url: str
+) -> None:
+    """A placement written back before its node's heartbeat reads as a dead node's:
+    a connect elsewhere in between would move a hearing whose node is alive.
+
+    The heartbeat is slow here so that the placement feed, which reconnects within
+    0.1 s, writes the placement back long before the next heartbeat would.
+    """
+    async with _cluster(
+        tmp_path, database_url, redis_url, 2, dead_seconds=30.0, heartbeat_seconds=10.0
+    ) as nodes:
+        owner, other = await _owner_and_other(nodes)
+        owner_id = owner.ctx.settings.node_id
+        redis = Redis.from_url(redis_url)
+        try:
+            # What a Redis restarted empty looks like to the nodes: nothing kept, feeds cut.
+            await redis.flushall()
+            await redis.client_kill_filter(_type="pubsub")
+            deadline = time.monotonic() + 10
+            while await redis.get(placement_key(HEARING_A)) is None:
+                assert time.monotonic() < deadline, "the placement was not written back"
+                await asyncio.sleep(0.01)
+            assert await redis.exists(node_key(owner_id)), "placement back before its heartbeat"
+        finally:
+            await redis.aclose()
+        assert await refusal_code(other.url, {"token": other.token("expert")}) == "wrong_node"
+        assert HEARING_A in _placement(owner).held
+        assert (await _placement(other).place(HEARING_A)).id == owner_id
 
 
 async def test_a_node_that_finds_its_hearing_placed_elsewhere_lets_it_go(
