@@ -33,6 +33,7 @@ from server.procedure.permissions import (
 )
 from server.procedure.presence import HearingPresence, Place, Presence
 from server.procedure.protocol import EventKind, ProtocolEvent
+from server.procedure.standing import STANDING_EVENTS, standing_of
 from server.procedure.states import TRANSITIONS, HearingState
 from server.rate_limit import TokenBucket
 from server.roles import ProceduralRole
@@ -428,15 +429,25 @@ class HearingNamespace(socketio.AsyncNamespace):
             filled = None
             if seat is None and role is ProceduralRole.DETAINEE:
                 filled = await self.ctx.facilities.seat_filled_by(claims.hearing, claims.sub)
+            # New to this node, not necessarily to the hearing (a failover, a restart).
+            standing = standing_of(
+                claims.sub,
+                await self.ctx.protocol.events_of(claims.hearing, claims.sub, STANDING_EVENTS),
+            )
+            place = initial_place(role, hearing)
+            if standing.place is not None and role not in ADMITTED_ON_JOIN:
+                place = standing.place
             me = Presence(
                 id=claims.sub,
                 name=claims.name,
                 role=role,
                 grants=claims.grants,
-                place=initial_place(role, hearing),
+                place=place,
                 represents=seat.represents if seat else None,
                 interprets_for=seat.interprets_for if seat else None,
                 seat_id=filled,
+                muted=dict(standing.mute_locked),
+                mute_locked=dict(standing.mute_locked),
             )
             here.participants[me.id] = me
         me.connected = True

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.media import color_close
 from support.peers import join_and_publish, seen_color
-from support.running import RunningServer
+from support.running import RunningServer, running_server
 from support.waiting import wait_until
 from test_signaling_edge import refusal_code
 
@@ -26,6 +26,7 @@ from server.hearings import Hearing, Seat
 from server.procedure.permissions import MATRIX, STATE_ACTS, Action
 from server.procedure.states import HearingState, StateAct
 from server.roles import ProceduralRole, grants_for
+from server.settings import Settings
 from signaling.client import HearingClient, SignalingRefused
 
 pytestmark = pytest.mark.integration
@@ -35,10 +36,9 @@ PUBLIC = "public-1"
 JUDGE, PROSECUTOR, LAWYER, DETAINEE = (220, 40, 40), (40, 180, 60), (50, 70, 220), (240, 200, 30)
 
 
-@pytest.fixture
-async def court(tyndau_db: RunningServer) -> RunningServer:
+async def save_court_hearings(server: RunningServer) -> None:
     """A closed-door sanction session with a waiting room, and a public hearing."""
-    await tyndau_db.ctx.hearings.save(
+    await server.ctx.hearings.save(
         Hearing(
             id=SANCTION,
             case_number="7599-26-00-1/0042",
@@ -47,9 +47,14 @@ async def court(tyndau_db: RunningServer) -> RunningServer:
             is_open=False,
         )
     )
-    await tyndau_db.ctx.hearings.save(
+    await server.ctx.hearings.save(
         Hearing(id=PUBLIC, case_number="7599-26-00-1/0043", title="Ашық", is_open=True)
     )
+
+
+@pytest.fixture
+async def court(tyndau_db: RunningServer) -> RunningServer:
+    await save_court_hearings(tyndau_db)
     return tyndau_db
 
 
@@ -464,6 +469,49 @@ async def test_a_dropped_participant_comes_back_into_the_same_place(room: Room) 
     assert left["details"] == {"reason": "connection_lost"}
     rejoined = [e for e in judge.protocol if e["kind"] == "joined" and e["actor"]["id"] == "lawyer"]
     assert rejoined[-1]["details"] == {"place": "hearing", "rejoined": True}
+
+
+async def test_a_restarted_node_keeps_who_was_admitted_and_what_the_court_locked(
+    db_settings: Settings,
+) -> None:
+    """Presence lives in memory; the protocol in the database gives it back (the same
+    happens on the node a hearing fails over to: tests/test_placement.py)."""
+    async with running_server(db_settings) as first:
+        await save_court_hearings(first)
+        room = Room(first)
+        try:
+            judge = await room.join("judge", "judge")
+            for participant in ("lawyer", "prosecutor", "detainee"):
+                await room.join(participant, participant)
+            await wait_until(lambda: len(judge.participants) == 3, 10, "the waiting room")
+            await judge.call("admit", {"participant_id": "lawyer"})
+            await judge.call("admit", {"participant_id": "detainee"})
+            await judge.call("mute", {"participant_id": "lawyer", "kind": "audio", "locked": True})
+            await room.clients[-1].leave()  # the detainee leaves on purpose
+        finally:
+            await room.close()  # then the node goes down: the others' connections drop
+
+    async with running_server(db_settings) as second:  # the same database, nothing in memory
+        room = Room(second)
+        try:
+            judge = await room.join("judge", "judge")
+            token = room.token("lawyer", "lawyer")
+            lawyer = await join_and_publish(second.url, token, LAWYER, 440)
+            room.clients.append(lawyer)
+            prosecutor = await room.join("prosecutor", "prosecutor")
+            detainee = await room.join("detainee", "detainee")
+            assert lawyer.me["place"] == "hearing"  # not the waiting room again
+            assert lawyer.me["mute_locked"] == {"audio": True, "video": False}
+            assert prosecutor.me["place"] == "waiting"  # never admitted
+            assert detainee.me["place"] == "waiting"  # left: comes in as anyone new
+            await wait_until(lambda: owners(judge) == {"lawyer"}, 20, "the lawyer's media")
+            assert await still_arriving(judge, "lawyer", "video")
+            assert not await still_arriving(judge, "lawyer", "audio")  # the lock holds
+            assert await refused(lawyer, "set_mute", {"kind": "audio", "muted": False}) == (
+                "mute_locked"
+            )
+        finally:
+            await room.close()
 
 
 async def test_observers_watch_only_public_hearings_and_never_speak(room: Room) -> None:

@@ -446,7 +446,7 @@ def test_malformed_registry_entries_do_not_crash_placement(
 
 
 async def _seed(data_dir: Path, database_url: str) -> dict[str, str]:
-    """The hearing (open, parties admitted on arrival) and tokens, written as the API would."""
+    """The hearing (open, with a waiting room) and tokens, written as the API would."""
     # Loopback ICE, as the peers of this process must have (building an SFU sets it).
     configured = Settings(
         data_dir=data_dir, database_url=database_url, ice_host_addresses=["127.0.0.1"]
@@ -460,7 +460,7 @@ async def _seed(data_dir: Path, database_url: str) -> dict[str, str]:
                 case_number="7599-26-00-1/0700",
                 title="Failover",
                 state=HearingState.OPEN,
-                auto_admit=True,
+                auto_admit=False,
                 court=TEST_COURT,
             )
         )
@@ -518,6 +518,8 @@ async def test_a_killed_nodes_hearing_moves_and_its_participants_follow(
         assert judge.url == lawyer.url == owner.url
         await judge.call("set_state", {"act": "start"})
         await wait_until(lambda: lawyer.hearing.get("state") == "in_session", 10, "in session")
+        await judge.call("admit", {"participant_id": "lawyer"})
+        await judge.call("mute", {"participant_id": "lawyer", "kind": "audio", "locked": True})
         await _sees(judge, "lawyer", BLUE)
         await _sees(lawyer, "judge", RED)
         owner_id = (await redis.get(placement_key(HEARING_A))).decode()
@@ -534,6 +536,9 @@ async def test_a_killed_nodes_hearing_moves_and_its_participants_follow(
         new_owner = next(n for n in entries if n.url == judge.url)
         assert lawyer.url == new_owner.url
         assert judge.hearing["state"] == lawyer.hearing["state"] == "in_session"
+        # The new node did not see the admission or the lock: the protocol tells it.
+        assert lawyer.me["place"] == "hearing"
+        assert lawyer.me["mute_locked"] == {"audio": True, "video": False}
         await _sees(judge, "lawyer", BLUE)
         await _sees(lawyer, "judge", RED)
         media_after = time.monotonic() - killed_at

@@ -9,13 +9,13 @@ HTML page in the hearing's language.
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from server.db.database import Database
 from server.db.schema import HearingEventRow, as_utc
@@ -128,6 +128,25 @@ class HearingProtocol:
             rows = await session.scalars(
                 select(HearingEventRow)
                 .where(HearingEventRow.hearing_id == hearing_id)
+                .order_by(HearingEventRow.id)
+            )
+            return [_event(row) for row in rows]
+
+    async def events_of(
+        self, hearing_id: str, participant_id: str, kinds: Iterable[EventKind]
+    ) -> list[ProtocolEvent]:
+        """The entries of ``kinds`` done to ``participant_id`` or by them, in order."""
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(HearingEventRow)
+                .where(
+                    HearingEventRow.hearing_id == hearing_id,
+                    HearingEventRow.kind.in_([str(kind) for kind in kinds]),
+                    or_(
+                        HearingEventRow.subject_id == participant_id,
+                        HearingEventRow.actor_id == participant_id,
+                    ),
+                )
                 .order_by(HearingEventRow.id)
             )
             return [_event(row) for row in rows]
