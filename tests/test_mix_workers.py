@@ -24,7 +24,6 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from support.capture_fixture import Person, write_capture
 from support.ports import free_port
-from support.postgres import PostgresServer
 
 from recorder.archive import case_folder
 from server.context import ServerContext
@@ -150,12 +149,8 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, postgres_server: PostgresServer, redis_url: str) -> Cluster:
-    name = postgres_server.create_database()
-    try:
-        yield Cluster(tmp_path, postgres_server.url(name), redis_url)
-    finally:
-        postgres_server.drop_database(name)
+def cluster(tmp_path: Path, postgres_url: str, redis_url: str) -> Cluster:
+    return Cluster(tmp_path, postgres_url, redis_url)
 
 
 async def _stream_state(redis_url: str) -> tuple[int, int, int]:

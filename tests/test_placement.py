@@ -20,18 +20,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
-from support.cluster import in_process_nodes, node_env, share_keys
+from support.cluster import in_process_nodes, node_env, seed_hearing, share_keys
 from support.media import SolidColorTrack, color_close
 from support.peers import join_and_publish, seen_color
 from support.ports import free_port
-from support.postgres import PostgresServer
 from support.redis import RedisServer
-from support.running import HEARING_A, SPEAKER, TEST_COURT, RunningServer
+from support.running import HEARING_A, TEST_COURT, RunningServer
 from support.server_process import NodeProcess, start_node
 from support.waiting import wait_until
 from test_signaling_edge import refusal_code
 
-from server.context import ServerContext
 from server.hearings import Hearing
 from server.nodes import NODES, node_key, valid_node_id
 from server.placement import (
@@ -55,15 +53,6 @@ FAILOVER_MARGIN_SECONDS = 10.0
 RED, BLUE, GREEN = (220, 40, 40), (50, 70, 220), (40, 180, 60)
 
 
-@pytest.fixture
-async def database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    name = postgres_server.create_database()
-    try:
-        yield postgres_server.url(name)
-    finally:
-        postgres_server.drop_database(name)
-
-
 async def _registered(nodes: list[RunningServer]) -> None:
     """Every node has heartbeated and sees all the others alive."""
 
@@ -84,7 +73,7 @@ async def _registered(nodes: list[RunningServer]) -> None:
 @asynccontextmanager
 async def _cluster(
     root: Path,
-    database_url: str,
+    postgres_url: str,
     redis_url: str,
     count: int,
     dead_seconds: float = DEAD_SECONDS,
@@ -92,7 +81,7 @@ async def _cluster(
 ) -> AsyncIterator[list[RunningServer]]:
     async with in_process_nodes(
         root,
-        database_url,
+        postgres_url,
         redis_url,
         count,
         node_heartbeat_seconds=heartbeat_seconds,
@@ -105,17 +94,17 @@ async def _cluster(
 
 @pytest.fixture
 async def three_nodes(
-    tmp_path: Path, database_url: str, redis_url: str
+    tmp_path: Path, postgres_url: str, redis_url: str
 ) -> AsyncIterator[list[RunningServer]]:
-    async with _cluster(tmp_path, database_url, redis_url, 3) as nodes:
+    async with _cluster(tmp_path, postgres_url, redis_url, 3) as nodes:
         yield nodes
 
 
 @pytest.fixture
 async def two_nodes(
-    tmp_path: Path, database_url: str, redis_url: str
+    tmp_path: Path, postgres_url: str, redis_url: str
 ) -> AsyncIterator[list[RunningServer]]:
-    async with _cluster(tmp_path, database_url, redis_url, 2) as nodes:
+    async with _cluster(tmp_path, postgres_url, redis_url, 2) as nodes:
         yield nodes
 
 
@@ -234,10 +223,10 @@ async def test_without_redis_every_hearing_is_served_here(tyndau: RunningServer)
 
 
 async def test_a_node_stopping_gracefully_hands_its_hearings_over_at_once(
-    tmp_path: Path, database_url: str, redis_url: str
+    tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
     # Dead only after 60 s: a move within seconds is the graceful leave's doing.
-    async with _cluster(tmp_path, database_url, redis_url, 2, dead_seconds=60) as nodes:
+    async with _cluster(tmp_path, postgres_url, redis_url, 2, dead_seconds=60) as nodes:
         owner, other = await _owner_and_other(nodes)
         told: list[tuple[str, str | None, object]] = []
 
@@ -293,7 +282,7 @@ async def test_with_redis_away_the_serving_node_goes_on_and_others_refuse(
 
 
 async def test_after_redis_comes_back_empty_no_node_takes_a_live_nodes_hearing(
-    tmp_path: Path, database_url: str, redis_url: str
+    tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
     """A placement written back before its node's heartbeat reads as a dead node's:
     a connect elsewhere in between would move a hearing whose node is alive.
@@ -302,7 +291,7 @@ async def test_after_redis_comes_back_empty_no_node_takes_a_live_nodes_hearing(
     0.1 s, writes the placement back long before the next heartbeat would.
     """
     async with _cluster(
-        tmp_path, database_url, redis_url, 2, dead_seconds=30.0, heartbeat_seconds=10.0
+        tmp_path, postgres_url, redis_url, 2, dead_seconds=30.0, heartbeat_seconds=10.0
     ) as nodes:
         owner, other = await _owner_and_other(nodes)
         owner_id = owner.ctx.settings.node_id
@@ -445,49 +434,24 @@ def test_malformed_registry_entries_do_not_crash_placement(
 # -- failover: a node process killed ------------------------------------------------------
 
 
-async def _seed(data_dir: Path, database_url: str) -> dict[str, str]:
-    """The hearing (open, with a waiting room) and tokens, written as the API would."""
-    # Loopback ICE, as the peers of this process must have (building an SFU sets it).
-    configured = Settings(
-        data_dir=data_dir, database_url=database_url, ice_host_addresses=["127.0.0.1"]
-    )
-    ctx = ServerContext.build(configured)
-    await ctx.db.upgrade()
-    try:
-        await ctx.hearings.save(
-            Hearing(
-                id=HEARING_A,
-                case_number="7599-26-00-1/0700",
-                title="Failover",
-                state=HearingState.OPEN,
-                auto_admit=False,
-                court=TEST_COURT,
-            )
-        )
-        return {
-            participant: ctx.issuer.issue(
-                hearing=HEARING_A,
-                participant_id=participant,
-                name=participant.title(),
-                role=participant,
-                grants=SPEAKER,
-            )
-            for participant in ("judge", "lawyer")
-        }
-    finally:
-        await ctx.db.close()
-
-
 async def test_a_killed_nodes_hearing_moves_and_its_participants_follow(
-    tmp_path: Path, database_url: str, redis_url: str
+    tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
-    tokens = await _seed(tmp_path / "seed", database_url)
+    hearing = Hearing(
+        id=HEARING_A,
+        case_number="7599-26-00-1/0700",
+        title="Failover",
+        state=HearingState.OPEN,
+        auto_admit=False,  # a waiting room: who was admitted must survive the failover
+        court=TEST_COURT,
+    )
+    tokens = await seed_hearing(tmp_path / "seed", postgres_url, hearing, ["judge", "lawyer"])
     starting = []
     for name in ("n1", "n2", "n3"):
         share_keys(tmp_path / "seed", tmp_path / name)
         env = node_env(
             name,
-            database_url,
+            postgres_url,
             redis_url,
             node_heartbeat_seconds=HEARTBEAT_SECONDS,
             node_dead_seconds=DEAD_SECONDS,

@@ -19,28 +19,22 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import av
 import pytest
 from redis.asyncio import Redis
-from support.cluster import node_env, share_keys
+from support.cluster import node_env, seed_hearing, share_keys
 from support.media import SolidColorTrack, ToneTrack
 from support.ports import free_port
-from support.postgres import PostgresServer
-from support.running import HEARING_A, SPEAKER, TEST_COURT
+from support.running import HEARING_A, TEST_COURT
 from support.server_process import NodeProcess, start_node
 from support.waiting import wait_until
 
-from recorder import archive_keys
-from server.context import ServerContext
 from server.hearings import Hearing
 from server.placement import placement_key
 from server.procedure.states import HearingState
-from server.settings import Settings
-from server.sfu import ice
 from signaling.client import HearingClient
 
 pytestmark = pytest.mark.integration
@@ -56,55 +50,25 @@ def _unix(value: str) -> float:
     return datetime.fromisoformat(value).timestamp()
 
 
-async def _seed(data_dir: Path, database_url: str) -> dict[str, str]:
-    """The hearing, tokens, and the archive signing key every node shares."""
-    ctx = ServerContext.build(Settings(data_dir=data_dir, database_url=database_url))
-    await ctx.db.upgrade()
-    archive_keys.signing_key(data_dir / "keys")
-    try:
-        await ctx.hearings.save(
-            Hearing(
-                id=HEARING_A,
-                case_number="7599-26-00-1/0701",
-                title="Failover recording",
-                state=HearingState.OPEN,
-                auto_admit=True,
-                court=TEST_COURT,
-            )
-        )
-        return {
-            who: ctx.issuer.issue(
-                hearing=HEARING_A, participant_id=who, name=who.title(), role=who, grants=SPEAKER
-            )
-            for who in ("judge", "lawyer")
-        }
-    finally:
-        await ctx.db.close()
-
-
-@pytest.fixture
-def database_url(postgres_server: PostgresServer) -> Iterator[str]:
-    """Node processes share one PostgreSQL database."""
-    name = postgres_server.create_database()
-    try:
-        yield postgres_server.url(name)
-    finally:
-        postgres_server.drop_database(name)
-
-
 async def test_a_killed_nodes_hearing_is_recorded_on_the_next_and_archived(
-    tmp_path: Path, database_url: str, redis_url: str
+    tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
-    tokens = await _seed(tmp_path / "seed", database_url)
-    # The peers here gather on loopback too (after _seed: building a context sets it).
-    ice.restrict_host_addresses(["127.0.0.1"])
+    hearing = Hearing(
+        id=HEARING_A,
+        case_number="7599-26-00-1/0701",
+        title="Failover recording",
+        state=HearingState.OPEN,
+        auto_admit=True,
+        court=TEST_COURT,
+    )
+    tokens = await seed_hearing(tmp_path / "seed", postgres_url, hearing, ["judge", "lawyer"])
     shared = tmp_path / "shared"
     nodes: list[NodeProcess] = []
     for name in ("n1", "n2"):
         share_keys(tmp_path / "seed", tmp_path / name)
         env = node_env(
             name,
-            database_url,
+            postgres_url,
             redis_url,
             node_heartbeat_seconds=HEARTBEAT_SECONDS,
             node_dead_seconds=DEAD_SECONDS,

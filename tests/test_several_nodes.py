@@ -18,7 +18,6 @@ from typing import Any
 import aiohttp
 import pytest
 from support.cluster import in_process_nodes
-from support.postgres import PostgresServer
 from support.redis import RedisServer
 from support.running import HEARING_A, RunningServer
 from support.waiting import wait_until
@@ -51,20 +50,14 @@ async def _subscribed(node: RunningServer) -> None:
 
 
 @pytest.fixture
-async def nodes(
-    tmp_path: Path, postgres_server: PostgresServer, redis_url: str
-) -> AsyncIterator[Nodes]:
-    name = postgres_server.create_database()
-    database_url = postgres_server.url(name)
-    try:
-        async with in_process_nodes(
-            tmp_path, database_url, redis_url, 2, recording_enabled=False
-        ) as (a, b):
-            await _subscribed(a)
-            await _subscribed(b)
-            yield Nodes(a, b)
-    finally:
-        postgres_server.drop_database(name)
+async def nodes(tmp_path: Path, postgres_url: str, redis_url: str) -> AsyncIterator[Nodes]:
+    async with in_process_nodes(tmp_path, postgres_url, redis_url, 2, recording_enabled=False) as (
+        a,
+        b,
+    ):
+        await _subscribed(a)
+        await _subscribed(b)
+        yield Nodes(a, b)
 
 
 def test_without_redis_a_node_keeps_its_state_in_process(settings: Settings) -> None:

@@ -12,7 +12,6 @@ hearing over, and is joined there.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from redis.asyncio import Redis
 from support.cluster import node_settings, share_keys
 from support.devices import DESKTOP
 from support.ports import free_port
-from support.postgres import PostgresServer
 from support.running import HEARING_A, RunningServer, running_server
 from support.waiting import wait_until
 from test_deploy import cluster_site, nginx_prefix, require_nginx, running_nginx
@@ -42,17 +40,8 @@ def served_by(nodes: dict[str, RunningServer]) -> dict[str, list[str]]:
     }
 
 
-@pytest.fixture
-async def database_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
-    name = postgres_server.create_database()
-    try:
-        yield postgres_server.url(name)
-    finally:
-        postgres_server.drop_database(name)
-
-
 async def test_a_browser_is_redirected_to_the_hearings_node(
-    tmp_path: Path, database_url: str, redis_url: str, browser: Browser, artifacts: Path
+    tmp_path: Path, postgres_url: str, redis_url: str, browser: Browser, artifacts: Path
 ) -> None:
     require_nginx()
     https = free_port()
@@ -65,7 +54,7 @@ async def test_a_browser_is_redirected_to_the_hearings_node(
                 share_keys(tmp_path / "tyndau-1", tmp_path / node_id)
             settings = node_settings(
                 tmp_path / node_id,
-                database_url,
+                postgres_url,
                 redis_url,
                 port,
                 node_url=f"{origin}/node/{node_id}",

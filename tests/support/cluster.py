@@ -9,14 +9,17 @@ a deployment distributes them.
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from recorder import archive_keys
+from server.context import ServerContext
+from server.hearings import Hearing
 from server.settings import Settings
 from support.ports import free_port
-from support.running import RunningServer, running_server
+from support.running import SPEAKER, RunningServer, running_server
 
 
 def node_settings(
@@ -40,6 +43,32 @@ def node_settings(
 def share_keys(source: Path, data_dir: Path) -> None:
     """The signing keys of ``source`` (a data directory) in ``data_dir`` too."""
     shutil.copytree(source / "keys", data_dir / "keys")
+
+
+async def seed_hearing(
+    data_dir: Path, database_url: str, hearing: Hearing, participants: Iterable[str]
+) -> dict[str, str]:
+    """Write ``hearing`` as the API would, with the keys every node shares (``share_keys``
+    from ``data_dir``); a token for each of ``participants``, in the role of its name.
+
+    Building the context restricts ICE to loopback in this process, as its peers need.
+    """
+    configured = Settings(
+        data_dir=data_dir, database_url=database_url, ice_host_addresses=["127.0.0.1"]
+    )
+    ctx = ServerContext.build(configured)
+    await ctx.db.upgrade()
+    archive_keys.signing_key(data_dir / "keys")
+    try:
+        await ctx.hearings.save(hearing)
+        return {
+            who: ctx.issuer.issue(
+                hearing=hearing.id, participant_id=who, name=who.title(), role=who, grants=SPEAKER
+            )
+            for who in participants
+        }
+    finally:
+        await ctx.db.close()
 
 
 def node_env(
