@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -192,6 +193,37 @@ def manage_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def list_nodes(args: argparse.Namespace) -> int:
+    """The nodes as Redis sees them: alive or dead, load, hearings (0; 2 without Redis,
+    1 when Redis cannot be reached)."""
+    settings = _settings(args)
+    if not settings.redis_url:
+        print("tyndau nodes: TYNDAU_REDIS_URL is not set: this is a single node", file=sys.stderr)
+        return 2
+    return asyncio.run(_print_nodes(settings, as_json=args.json))
+
+
+async def _print_nodes(settings: Settings, *, as_json: bool) -> int:
+    from redis.exceptions import RedisError
+
+    from server.node_status import node_statuses, render_table
+    from server.redis_client import connect
+
+    redis = connect(settings.redis_url or "")
+    try:
+        statuses = await node_statuses(redis, settings)
+    except (RedisError, OSError) as exc:
+        print(f"tyndau nodes: Redis cannot be reached: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+    if as_json:
+        print(json.dumps([s.as_json() for s in statuses], indent=2))
+    else:
+        print(render_table(statuses))
+    return 0
+
+
 def run_worker(args: argparse.Namespace) -> int:
     """Archive closed hearings from the shared job stream until stopped (docs/several-nodes.md).
 
@@ -325,6 +357,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="do one job, then exit (0 done, 1 failed)"
     )
     p_worker.set_defaults(func=run_worker, host=None, port=None)
+
+    p_nodes = sub.add_parser(
+        "nodes",
+        help="the nodes of a deployment: alive or dead, load, hearings (Redis)",
+        description="What every node registered in Redis is doing: alive or dead (not yet "
+        "swept), participants against capacity, CPU (share of one core), forwarded bitrate, "
+        "when it was last heard of, and the hearings placed on it. Read-only.",
+    )
+    p_nodes.add_argument("--json", action="store_true", help="machine-readable output")
+    p_nodes.set_defaults(func=list_nodes, host=None, port=None)
 
     archive_cli.register(sub)
     return parser

@@ -41,6 +41,8 @@ from server.nodes import (
 from server.redis_client import connect
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from server.settings import Settings
     from server.sfu.room import Sfu
 
@@ -117,6 +119,28 @@ def placements_key(node_id: str) -> str:
 def previous_key(hearing_id: str) -> str:
     """Who held the hearing before its current node, and when that one was last seen."""
     return PREVIOUS_PREFIX + hearing_id
+
+
+async def hearings_placed_on(redis: Redis, node_ids: list[str]) -> dict[str, list[str]]:
+    """The hearings Redis places on each of ``node_ids``, sorted: each node's set, checked
+    against each hearing's own key (the set may still list one that has just moved)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for node_id in node_ids:
+            pipe.smembers(placements_key(node_id))
+        sets = await pipe.execute(raise_on_error=False)
+    listed = {
+        node_id: sorted(_text(h) for h in members) if isinstance(members, set) else []
+        for node_id, members in zip(node_ids, sets, strict=True)
+    }
+    hearings = sorted({h for members in listed.values() for h in members})
+    if not hearings:
+        return listed
+    values = await redis.mget([placement_key(h) for h in hearings])
+    holders = dict(zip(hearings, values, strict=True))
+    return {
+        node_id: [h for h in members if holders[h] is not None and _text(holders[h]) == node_id]
+        for node_id, members in listed.items()
+    }
 
 
 class PlacementUnavailable(CodedError):
@@ -445,12 +469,8 @@ class Placement:
             await self.registry.heartbeat()
 
     async def _mine(self) -> set[str]:
-        """The hearings Redis places on this node (the set, checked against each key)."""
-        members = [_text(m) for m in await self._redis.smembers(placements_key(self.node_id))]
-        if not members:
-            return set()
-        holders = await self._redis.mget([placement_key(h) for h in members])
-        return {h for h, v in zip(members, holders, strict=True) if v and _text(v) == self.node_id}
+        """The hearings Redis places on this node."""
+        return set((await hearings_placed_on(self._redis, [self.node_id]))[self.node_id])
 
     async def _check_held(self) -> None:
         """Hold on to what is ours, let go of what moved, pick up what we missed hearing of.

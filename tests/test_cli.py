@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -12,13 +13,17 @@ from server.context import ServerContext
 from server.settings import Settings
 
 
-def tyndau(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
+def tyndau(
+    *args: str, data_dir, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``tyndau ARGS`` in a process, with ``env`` added to this one's environment."""
     return subprocess.run(
         [sys.executable, "-m", "server.cli", "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
