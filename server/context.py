@@ -36,7 +36,7 @@ from server.procedure.protocol import HearingProtocol
 from server.procedure.states import StateAct
 from server.recording_access import RecordingAccess
 from server.recordings import RecordingCatalog
-from server.redis_client import connect
+from server.redis_client import close_client, connect
 from server.settings import Settings
 from server.sfu.room import Sfu
 
@@ -138,7 +138,7 @@ class ServerContext:
             await self.mix_worker.stop()  # its job is taken by another worker after the lease
         await self.archiving.stop()  # a job cut short is run again at the next start
         if self.archiving.jobs is not None:
-            await self.archiving.jobs.redis.aclose()
+            await close_client(self.archiving.jobs.redis)
         await self.recorder.stop()  # closes open segments while the database is still there
         # Out of the registry once our captures are closed: the others take our hearings now.
         await self.placement.stop()

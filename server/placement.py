@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError, ResponseError
 
 from server.errors import CodedError
@@ -36,9 +38,11 @@ from server.nodes import (
     NodeInfo,
     NodeRegistry,
     node_key,
+    now_ms,
     valid_node_id,
 )
-from server.redis_client import connect
+from server.redis_client import close_client, connect
+from server.redis_feed import STOP_MARGIN_SECONDS, stop_loop
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -207,11 +211,14 @@ class Placement:
         )
         self.node_id = settings.node_id
         self._heartbeat_seconds = settings.node_heartbeat_seconds
+        self._dead_seconds = settings.node_dead_seconds
         self._lock_ms = int(max(settings.node_dead_seconds * 2, 5.0) * 1000)
         self.acquired_listeners: list[AcquiredListener] = []
         self.moved_listeners: list[MovedListener] = []
         self._acquiring: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._listener: asyncio.Task[None] | None = None
+        self._pubsub: PubSub | None = None  # the live subscription, cut at stop
         self._spawned: set[asyncio.Task[None]] = set()
         self._sweeping: asyncio.Task[None] | None = None
         self._locate = self._redis.register_script(_LOCATE)
@@ -219,6 +226,10 @@ class Placement:
         self._forget = self._redis.register_script(_FORGET)
         self._stopping = False
         self._healthy = True  # logs a failing heartbeat once, not every second
+        # Since when every heartbeat has reached Redis (monotonic; None: the last failed),
+        # and the same moment by the wall clock, as other nodes' heartbeats are stamped.
+        self.in_touch_since: float | None = None
+        self._in_touch_since_ms = 0
         self.heartbeats = 0  # tests wait on these
         self.subscribed = asyncio.Event()
 
@@ -232,27 +243,32 @@ class Placement:
         """Register, take back what Redis says is placed here (a restart), start the loops."""
         try:
             await self.registry.heartbeat()
+            self._back_in_touch()
             self.held = await self._mine()
             log.info("node_registered", node=self.node_id, hearings=len(self.held))
         except (RedisError, OSError) as exc:
             log.warning("node_register_failed", node=self.node_id, error=str(exc))
-        self._tasks = [
-            asyncio.create_task(self._beat(), name="node-heartbeat"),
-            asyncio.create_task(self._listen(), name="placement-feed"),
-        ]
+        self._listener = asyncio.create_task(self._listen(), name="placement-feed")
+        self._tasks = [asyncio.create_task(self._beat(), name="node-heartbeat"), self._listener]
 
     async def stop(self) -> None:
         """Graceful stop: leave the registry at once, so the others re-place our hearings now."""
         if self._stopping:
             return
-        self._stopping = True  # the loops check it too: redis-py can swallow a cancellation
-        tasks = [*self._tasks, *self._spawned]
+        # The feed is asked, not cancelled (see RedisFeed.stop); the rest are cancelled.
+        self._stopping = True
+        tasks = [t for t in (*self._tasks, *self._spawned) if t is not self._listener]
         if self._sweeping is not None:
             tasks.append(self._sweeping)
         for task in tasks:
             task.cancel()
+        waits = []
+        if self._listener is not None:
+            patience = LISTEN_POLL_SECONDS + STOP_MARGIN_SECONDS
+            waits.append(stop_loop(self._listener, self._pubsub, patience))
         if tasks:
-            await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
+            waits.append(asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS))
+        await asyncio.gather(*waits)
         self._tasks = []
         try:
             await self.registry.leave()
@@ -260,8 +276,8 @@ class Placement:
         except (RedisError, OSError) as exc:  # then they move once the hash expires
             log.warning("node_leave_failed", node=self.node_id, error=str(exc))
         self.held.clear()
-        await self._redis.aclose()
-        await self._subscriber.aclose()
+        await close_client(self._redis)
+        await close_client(self._subscriber)
 
     # -- placement --------------------------------------------------------------
 
@@ -297,6 +313,9 @@ class Placement:
                     return info
             # Not placed, or its node is dead (or not a node we understand): choose.
             alive, dead = await self.registry.members()
+            if holder in dead and not self.may_judge(dead[holder]):
+                log.warning("placement_deferred", hearing=hearing_id, holder=holder)
+                raise PlacementUnavailable()
             chosen = self._choose(alive, await self._placed_since_heartbeat(alive))
             if chosen.id == self.node_id and all(n.id != self.node_id for n in alive):
                 await self._heartbeat_first()
@@ -443,6 +462,8 @@ class Placement:
         while not self._stopping:
             try:
                 await self.registry.heartbeat()
+                if self.in_touch_since is None:
+                    self._back_in_touch()
                 await self._check_held()
                 if self._sweeping is None or self._sweeping.done():
                     # Apart from the heartbeat: a long sweep must not make this node look dead.
@@ -455,6 +476,7 @@ class Placement:
                 if self._healthy:
                     log.warning("node_heartbeat_failed", node=self.node_id, error=str(exc))
                 self._healthy = False
+                self.in_touch_since = None
             except Exception:
                 log.exception("node_heartbeat_crashed", node=self.node_id)
             await asyncio.sleep(self._heartbeat_seconds)
@@ -492,12 +514,36 @@ class Placement:
         for hearing_id in await self._mine() - self.held:
             self._spawn(self._acquire(hearing_id, None, None))  # its message was lost
 
+    def _back_in_touch(self) -> None:
+        self.in_touch_since = time.monotonic()
+        self._in_touch_since_ms = now_ms()
+
+    def may_judge(self, last_seen_ms: int) -> bool:
+        """Whether this node may call dead a node whose hash lapsed, last heard of then.
+
+        When Redis was away (restarted with its data, a Sentinel failover, a network
+        cut) every node's heartbeat lapsed, not only a dead one's: whoever is back
+        first would take the hearings of nodes still finding their way back. So a
+        node last heard of before this one was back in touch is judged only after
+        ``node_dead_seconds`` in touch; one that went silent while Redis answered us
+        (a crash, a graceful leave) at once. (Heartbeats carry each node's own clock:
+        skew between nodes shifts this by as much.)
+        """
+        since = self.in_touch_since
+        if since is None:
+            return False
+        if time.monotonic() - since >= self._dead_seconds:
+            return True
+        return last_seen_ms >= self._in_touch_since_ms
+
     async def _sweep(self) -> None:
         """Re-place the hearings of dead nodes (one sweeper per dead node, by lock)."""
         try:
             alive, dead = await self.registry.members()
             for node_id, seen_ms in dead.items():
                 if node_id == self.node_id:  # our own hash lapsed: the heartbeat restores it
+                    continue
+                if not self.may_judge(seen_ms):
                     continue
                 locked = await self._redis.set(
                     FAILOVER_PREFIX + node_id, self.node_id, nx=True, px=self._lock_ms
@@ -527,7 +573,7 @@ class Placement:
     async def _listen(self) -> None:
         delay = 0.1
         while not self._stopping:
-            pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(CHANNEL)
                 self.subscribed.set()

@@ -15,9 +15,10 @@ import asyncio
 import contextlib
 
 import structlog
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from server.redis_client import connect
+from server.redis_client import close_client, connect
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +27,31 @@ RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
 PUBLISH_TIMEOUT_SECONDS = 3.0
 POLL_SECONDS = 1.0
+STOP_MARGIN_SECONDS = 2.0
+
+
+async def stop_loop(task: asyncio.Task[None], pubsub: PubSub | None, patience: float) -> None:
+    """End a subscriber's loop that was told to stop (by its own flag).
+
+    Its connection is cut first, so that a read waiting on it fails at once (a
+    cancellation that lands as redis-py's timed read times out can be swallowed and
+    leave the read waiting for good); then ``patience`` seconds for the loop to end,
+    then a cancel, as long again. A loop still running after that is left alone
+    (logged): a shutdown must not hang on it.
+    """
+    connection = pubsub.connection if pubsub is not None else None
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            await connection.disconnect(nowait=True)
+    done, _ = await asyncio.wait([task], timeout=patience)
+    if not done:
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=patience)
+    if not done:
+        log.error("redis_loop_did_not_stop", task=task.get_name())
+        return
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        task.result()
 
 
 class RedisFeed:
@@ -43,6 +69,8 @@ class RedisFeed:
         self._subscriber = connect(redis_url, subscriber=True)
         self._resync_seconds = resync_seconds
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._pubsub: PubSub | None = None  # the live subscription, cut at stop
         self.subscribed = asyncio.Event()  # set while the subscription is live (tests wait on it)
         self.subscriptions = 0  # how many times it (re)subscribed and caught up
 
@@ -58,13 +86,18 @@ class RedisFeed:
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
+        """Let the loop see that it is to stop, within a poll; cancel it only if it stays.
+
+        A cancellation landing just as redis-py's timed read times out is swallowed
+        (the read returns nothing) and can leave the task unable to finish: asked
+        first, it ends between two reads.
+        """
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_loop(self._task, self._pubsub, POLL_SECONDS + STOP_MARGIN_SECONDS)
             self._task = None
-        await self._redis.aclose()
-        await self._subscriber.aclose()
+        await close_client(self._redis)
+        await close_client(self._subscriber)
 
     async def send(self, message: str, **log_fields: object) -> None:
         """Publish (bounded wait). What it announces is in the database already, so a
@@ -78,8 +111,8 @@ class RedisFeed:
     async def _run(self) -> None:
         delay = RETRY_FIRST_SECONDS
         loop = asyncio.get_running_loop()
-        while True:
-            pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
+        while not self._stopping:
+            pubsub = self._pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
                 # What was said while this node was not listening is in the database.
@@ -89,7 +122,7 @@ class RedisFeed:
                 log.info(f"{self.name}_subscribed")
                 delay = RETRY_FIRST_SECONDS
                 resync_at = loop.time() + self._resync_seconds
-                while True:
+                while not self._stopping:
                     message = await pubsub.get_message(timeout=POLL_SECONDS)
                     if message is not None:
                         await self.receive(message.get("data"))

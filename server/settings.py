@@ -18,6 +18,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator,
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.db.database import default_url
+from server.redis_client import validate_url
 
 NODE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -62,7 +63,8 @@ class Settings(BaseSettings):
         # An explicit alias ignores env_prefix: TYNDAU_REDIS_URL wins, the plain
         # REDIS_URL is accepted too, and "redis_url" keeps the TOML key and keyword working.
         validation_alias=AliasChoices("TYNDAU_REDIS_URL", "REDIS_URL", "redis_url"),
-        description="redis://host:port/db shared by several nodes (docs/several-nodes.md); "
+        description="redis://host:port/db shared by several nodes (docs/several-nodes.md), "
+        "or redis+sentinel://host1:port1,host2:port2/db/service; "
         "default: none, every node keeps its own state in-process",
     )
 
@@ -260,6 +262,11 @@ class Settings(BaseSettings):
         if value and not NODE_ID.match(value):
             raise ValueError("a node id is 1-64 of A-Z a-z 0-9 _ . -")
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        return validate_url(value) if value else value
 
     @field_validator("node_url")
     @classmethod

@@ -22,7 +22,7 @@ from typing import Any
 import socketio
 import structlog
 
-from server.redis_client import redis_options
+from server.redis_client import close_client, redis_options
 from server.redis_feed import RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS
 
 log = structlog.get_logger(__name__)
@@ -91,5 +91,4 @@ class NodeRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             with contextlib.suppress(BaseException):
                 await thread
         if self.redis is not None:
-            with contextlib.suppress(Exception):
-                await self.redis.aclose()
+            await close_client(self.redis)

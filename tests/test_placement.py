@@ -31,7 +31,7 @@ from support.waiting import wait_until
 from test_signaling_edge import refusal_code
 
 from server.hearings import Hearing
-from server.nodes import NODES, node_key, valid_node_id
+from server.nodes import NODES, node_key, now_ms, valid_node_id
 from server.placement import (
     LocalPlacement,
     Placement,
@@ -180,10 +180,11 @@ async def test_nodes_racing_to_place_one_hearing_agree_on_one_owner(
     owner = chosen[0].id
     assert [p.node_id for p in placements if "raced" in p.held] == [owner]  # type: ignore[union-attr]
 
-    # Racing over a dead holder: listed, no hash. Connects and sweeps race with each other.
+    # Racing over a dead holder: listed, no hash (heard of a moment ago, while the others
+    # were in touch with Redis: dead, not cut off). Connects and sweeps race each other.
     redis = Redis.from_url(redis_url)
     try:
-        await redis.zadd(NODES, {"ghost": 1})
+        await redis.zadd(NODES, {"ghost": now_ms()})
         await redis.set(placement_key("haunted"), "ghost")
         await redis.sadd(placements_key("ghost"), "haunted")
         chosen = await asyncio.gather(*(p.place("haunted") for _ in range(20) for p in placements))
@@ -404,6 +405,10 @@ async def _place_among(redis_url: str, data_dir: Path, node_id: str, junk: list)
         placement = Placement(configured, Sfu(configured))
         await placement.start()
         try:
+            # In touch with Redis long enough to call a silent node dead, whenever it was
+            # last heard of (the fuzzed scores): junk is tested here, not that judgement.
+            if placement.in_touch_since is not None:  # None: junk refused the heartbeat
+                placement.in_touch_since -= DEAD_SECONDS
             first = await placement.place("fuzzed")
             again = await placement.place("fuzzed")
             assert valid_node_id(first.id) and first.url.startswith(("http://", "https://"))

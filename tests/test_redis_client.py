@@ -8,10 +8,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from support.redis import RedisServer
+from support.redis import RedisServer, read_until_lost
 
 from server.redis_client import connect
 
@@ -55,13 +54,7 @@ async def test_a_subscriber_sees_the_lost_connection(redis_server: RedisServer) 
         assert await pubsub.get_message(timeout=0.1) is None
         await asyncio.to_thread(redis_server.restart)
         with pytest.raises(RedisError):
-            await _read_until_error(pubsub)
+            await read_until_lost(pubsub)
     finally:
         await pubsub.aclose()
         await subscriber.aclose()
-
-
-async def _read_until_error(pubsub: PubSub) -> None:
-    async with asyncio.timeout(5):  # a TimeoutError here: the loss went unseen
-        while True:
-            await pubsub.get_message(timeout=0.1)

@@ -17,7 +17,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from server.auth.challenges import USED, Challenge, ChallengeError, judge, new_nonce, too_many
-from server.redis_client import connect
+from server.redis_client import close_client, connect
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +71,7 @@ class RedisChallengeStore:
         judge(state, self.clock())
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        await close_client(self._redis)
 
 
 def _unavailable() -> ChallengeError:
