@@ -183,8 +183,12 @@ class NodeRegistry:
 
     async def leave(self) -> None:
         """Graceful stop: dead at once. Its hash goes; its place in the set stays, so
-        that the next sweep moves its hearings (and then removes it)."""
-        await self._redis.delete(node_key(self.id))
+        that the next sweep moves its hearings (and then removes it), stamped now: last
+        heard of while Redis answered, the others judge it at once (``Placement.may_judge``)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(NODES, {self.id: now_ms()})
+            pipe.delete(node_key(self.id))
+            await pipe.execute()
 
     async def members(self) -> tuple[list[NodeInfo], dict[str, int]]:
         """The live nodes, and the dead ones still listed (id -> last heartbeat in ms).
