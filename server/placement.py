@@ -584,7 +584,8 @@ class Placement:
                     if message is not None:
                         self._spawn(self._heard(message.get("data")))
             except (RedisError, OSError) as exc:
-                log.warning("placement_feed_lost", error=str(exc), retry_in=delay)
+                if not self._stopping:  # stop() cuts the connection on purpose
+                    log.warning("placement_feed_lost", error=str(exc), retry_in=delay)
             except Exception:
                 log.exception("placement_feed_failed", retry_in=delay)
             finally:

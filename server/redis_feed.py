@@ -130,7 +130,8 @@ class RedisFeed:
                         await self.catch_up()
                         resync_at = loop.time() + self._resync_seconds
             except (RedisError, OSError) as exc:
-                log.warning(f"{self.name}_lost", error=str(exc), retry_in=delay)
+                if not self._stopping:  # stop() cuts the connection on purpose
+                    log.warning(f"{self.name}_lost", error=str(exc), retry_in=delay)
             except Exception:  # the database failed a read: subscribe and catch up again
                 log.exception(f"{self.name}_failed", retry_in=delay)
             finally:
